@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Turns one ring event into one text line, in the grammar written down in
+ * docs/record-format.md. Runs in the writer thread only.
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include "my_sysdig.h"
+#include "syscalls/handlers.h"
+
+void sc_out_printf(struct sc_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o->len += vscnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The most one line can take: fixed fields, six numbers, and every captured
+ * byte escaped as \xHH (4 characters), for the largest event a probe makes.
+ */
+size_t sc_render_bound(void)
+{
+	return 1024 + 4 * (SC_MAX_ARGS * (SC_MAX_SNAPLEN + 8) + 2048);
+}
+
+static const struct sc_capture *capture_of(const struct sc_event *ev, int arg)
+{
+	const struct sc_capture *cap = sc_first_capture(ev);
+	u32 i;
+
+	for (i = 0; i < ev->ncap; i++, cap = sc_next_capture(cap))
+		if (cap->arg == arg)
+			return cap;
+	return NULL;
+}
+
+static void render_comm(struct sc_out *o, const char *comm)
+{
+	sc_out_quoted(o, comm, strnlen(comm, TASK_COMM_LEN), false);
+}
+
+void sc_render_event(struct sc_out *o, const struct sc_event *ev,
+		     s64 real_offset)
+{
+	bool compat = ev->flags & SC_EVF_COMPAT;
+	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
+				     sc_desc_of(compat, ev->nr);
+	const char *name = sc_name(compat, ev->nr);
+	int i, data_arg = -1;
+
+	sc_out_printf(o, "pid=%d, %s", ev->pid, name ?: "unknown");
+	for (i = 0; desc && i < desc->nargs; i++) {
+		if (sc_kind_is_data(desc->kinds[i])) {
+			data_arg = i;
+			continue;
+		}
+		sc_out_printf(o, ", %s=", desc->names[i]);
+		sc_render_arg(o, desc->kinds[i], ev->args[i],
+			      capture_of(ev, i));
+	}
+	if (!(ev->flags & SC_EVF_NO_RETURN))
+		sc_out_printf(o, ", res=%lld", ev->ret);
+	if (data_arg >= 0 && capture_of(ev, data_arg)) {
+		sc_out_printf(o, ", data=");
+		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
+			      capture_of(ev, data_arg));
+	}
+	sc_out_printf(o, ", tid=%d, comm=", ev->tid);
+	render_comm(o, ev->comm);
+	sc_out_printf(o, ", abi=%d, nr=%u, ts=%lld", compat ? 32 : 64, ev->nr,
+		      (s64)ev->enter_ns + real_offset);
+	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN)))
+		sc_out_printf(o, ", lat=%llu", ev->exit_ns - ev->enter_ns);
+	sc_out_printf(o, "\n");
+}
