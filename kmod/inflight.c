@@ -22,7 +22,7 @@
 #define SLOT_BITS 14
 #define SLOT_PROBES 8
 #define ENTRY_BUFS 64
-#define ENTRY_BUF_SIZE 2048
+#define ENTRY_BUF_SIZE (2 * SC_MAX_SNAPLEN + 256)
 
 struct inflight_slot {
 	pid_t tid;		/* 0: free */
@@ -195,6 +195,11 @@ static void capture_entry_args(struct entry_buf *eb, const struct sc_desc *desc,
 		if (desc->kinds[i] == SK_ARGV)
 			n = sc_capture_argv(cap->data, eb->args[i], room, snaplen,
 					    compat, &cap->flags);
+		else if (desc->kinds[i] == SK_TIMESPEC_INOUT)
+			n = copy_from_user_nofault(cap->data,
+					(void __user *)eb->args[i],
+					sizeof(struct __kernel_timespec)) ?
+				-EFAULT : sizeof(struct __kernel_timespec);
 		else
 			n = sc_capture_string(cap->data, eb->args[i], snaplen,
 					      &cap->flags);

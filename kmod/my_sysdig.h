@@ -55,6 +55,7 @@ enum sc_arg_kind {
 	SK_BUF_IN,	/* bytes the caller passed, length in arg len_arg */
 	SK_BUF_RET,	/* bytes the kernel wrote, length = result */
 	SK_TIMESPEC,	/* struct __kernel_timespec in */
+	SK_TIMESPEC_INOUT, /* the same, updated by the call: read at entry */
 };
 
 struct sc_desc {
@@ -69,6 +70,7 @@ long sc_nr_by_name(bool compat, const char *name);
 unsigned int sc_table_size(bool compat);
 const struct sc_desc *sc_desc_of(bool compat, long nr);
 bool sc_never_returns(bool compat, long nr);
+bool sc_is_fork(bool compat, long nr);
 int sc_table_init(void);
 
 /* --- inflight.c: what a thread's entry left for its exit --- */

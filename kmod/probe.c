@@ -143,6 +143,8 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		goto out;
 	if (sc_take_entry(current->pid, &st))
 		nr = st.nr;
+	else if (ret == 0 && sc_is_fork(compat, nr))
+		goto out;	/* a new child's first return: its parent has the call */
 	desc = sc_desc_of(compat, nr);
 	if (desc && !st.has_args && sc_desc_needs_entry(desc))
 		desc = NULL;	/* its registers were replaced: show no args */

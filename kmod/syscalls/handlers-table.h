@@ -25,7 +25,7 @@ SC(open,	A(STR, filename), A(HEX, flags), A(OCT, mode))
 SC(fstat,	A(FD, fd), A(PTR, statbuf))
 SC(getcwd,	A(STR_OUT, buf), A(ULONG, size))
 SC(ioctl,	A(FD, fd), A(HEX, cmd), A(HEX, arg))
-SC(ppoll,	A(PTR, ufds), A(UINT, nfds), A(TIMESPEC, tsp), A(PTR, sigmask),
+SC(ppoll,	A(PTR, ufds), A(UINT, nfds), A(TIMESPEC_INOUT, tsp), A(PTR, sigmask),
 		A(ULONG, sigsetsize))
 
 /* network */

@@ -26,6 +26,7 @@ static inline bool sc_kind_captures(u8 kind)
 	case SK_BUF_IN:
 	case SK_BUF_RET:
 	case SK_TIMESPEC:
+	case SK_TIMESPEC_INOUT:
 		return true;
 	default:
 		return false;
@@ -35,7 +36,8 @@ static inline bool sc_kind_captures(u8 kind)
 /* Captured at syscall entry, because the call itself replaces the memory. */
 static inline bool sc_kind_at_entry(u8 kind)
 {
-	return kind == SK_STR_ENTRY || kind == SK_ARGV;
+	return kind == SK_STR_ENTRY || kind == SK_ARGV ||
+	       kind == SK_TIMESPEC_INOUT;
 }
 
 /* Shown as `data=` after `res=` rather than in place. */
@@ -47,7 +49,7 @@ static inline bool sc_kind_is_data(u8 kind)
 /* Largest capture a kind can add to an event, header included. */
 static inline u32 sc_kind_capture_max(u8 kind, u32 snaplen)
 {
-	if (kind == SK_TIMESPEC)
+	if (kind == SK_TIMESPEC || kind == SK_TIMESPEC_INOUT)
 		return sc_capture_size(sizeof(struct __kernel_timespec));
 	/* strings need room for the byte that tells a cut from a fit */
 	return sc_capture_size(snaplen + 1);
@@ -235,6 +237,7 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 			sc_render_pointer(o, v);
 		break;
 	case SK_TIMESPEC:
+	case SK_TIMESPEC_INOUT:
 		if (cap && cap->len == sizeof(ts)) {
 			memcpy(&ts, cap->data, sizeof(ts));
 			sc_out_printf(o, "{tv_sec=%lld, tv_nsec=%lld}",

@@ -105,8 +105,16 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 	return &native_descs[nr];
 }
 
-/* Looked up once: the probe asks on every syscall entry. */
+/* Looked up once: the probe asks on every syscall. */
 static long exit_nrs[2][2];
+static long fork_nrs[2][4];
+
+bool sc_is_fork(bool compat, long nr)
+{
+	const long *f = fork_nrs[compat];
+
+	return nr == f[0] || nr == f[1] || nr == f[2] || nr == f[3];
+}
 
 bool sc_never_returns(bool compat, long nr)
 {
@@ -120,6 +128,10 @@ int __init sc_table_init(void)
 	for (compat = 0; compat < 2; compat++) {
 		exit_nrs[compat][0] = sc_nr_by_name(compat, "exit");
 		exit_nrs[compat][1] = sc_nr_by_name(compat, "exit_group");
+		fork_nrs[compat][0] = sc_nr_by_name(compat, "clone");
+		fork_nrs[compat][1] = sc_nr_by_name(compat, "clone3");
+		fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
+		fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
 	}
 	return sc_table_init_descs();
 }
