@@ -1,0 +1,81 @@
+"""What tests/workloads/sc_workload.c does, call by call: the oracle for the exact-record tests.
+
+Constants come from Python's standard library (os, socket, mmap, errno, signal, termios), not from the
+module, so a wrong number in the kernel side cannot agree with itself here. Values only known at run time
+are given as callables that check them against the run (`PTR` for any non-null user pointer, or a function
+of the run's pid and earlier results).
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import signal
+import socket
+import termios
+from dataclasses import dataclass
+from typing import Any
+
+PATH = "/tmp/mysysdig-workload.txt"
+PAYLOAD = 'hello, \\"world\\"\\n\\x01\\xff'  # escaped form of the 17 bytes written and read back
+ARGV = ["/bin/sc_workload", "stage2", 'a "quoted" arg']
+FUTEX_WAKE_PRIVATE = 1 | 128  # FUTEX_WAKE | FUTEX_PRIVATE_FLAG, <linux/futex.h>
+
+
+def PTR(value: Any, run: dict[str, int]) -> bool:  # noqa: N802 - reads as a constant in the table
+    """A user pointer we cannot know in advance: any non-null address."""
+    return isinstance(value, int) and value > 0x1000
+
+
+@dataclass
+class Call:
+    syscall: str
+    args: dict[str, Any]
+    res: Any
+    data: str | None = None
+
+
+# stage 2 of the workload, from its first openat to exit_group, in order (main thread only)
+STAGE2: list[Call] = [
+    Call("openat", {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                    "mode": 0o640}, 3),
+    Call("write", {"fd": 3, "count": 17}, 17, PAYLOAD),
+    Call("lseek", {"fd": 3, "offset": 5, "whence": os.SEEK_SET}, 5),
+    Call("close", {"fd": 3}, 0),
+    Call("openat", {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_RDONLY, "mode": 0}, 3),
+    Call("read", {"fd": 3, "count": 4096}, 17, PAYLOAD),
+    Call("fstat", {"fd": 3, "statbuf": PTR}, 0),
+    Call("dup", {"fildes": 3}, 4),
+    Call("close", {"fd": 4}, 0),
+    Call("close", {"fd": 3}, 0),
+    Call("close", {"fd": -1}, -errno.EBADF),
+    Call("getcwd", {"buf": "/", "size": 200}, 2),
+    Call("getuid", {}, 0),
+    Call("socket", {"family": socket.AF_INET, "type": socket.SOCK_STREAM, "protocol": socket.IPPROTO_TCP}, 3),
+    Call("close", {"fd": 3}, 0),
+    Call("socketpair", {}, 0),
+    Call("sendto", {"fd": 3, "len": 4, "flags": 0, "addr": None, "addr_len": 0}, 4, "ping"),
+    Call("recvfrom", {"fd": 4, "size": 100, "flags": 0, "addr": None, "addr_len": None}, 4, "ping"),
+    Call("ioctl", {"fd": 4, "cmd": termios.FIONREAD, "arg": PTR}, 0),
+    Call("ppoll", {"ufds": PTR, "nfds": 1, "tsp": {"tv_sec": 1, "tv_nsec": 500}, "sigmask": None,
+                   "sigsetsize": 8}, 1),
+    Call("mmap", {"addr": None, "len": 8192, "prot": mmap.PROT_READ | mmap.PROT_WRITE,
+                  "flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, "fd": -1, "off": 0},
+         lambda v, run: PTR(v, run)),
+    Call("munmap", {"addr": lambda v, run: v == run["mmap"], "len": 8192}, 0),
+    Call("futex", {"uaddr": PTR, "op": FUTEX_WAKE_PRIVATE, "val": 1, "utime": None, "uaddr2": None,
+                   "val3": 0}, 0),
+    Call("nanosleep", {"rqtp": {"tv_sec": 0, "tv_nsec": 1_000_000}, "rmtp": None}, 0),
+    Call("gettid", {}, lambda v, run: v == run["pid"]),
+    Call("getpid", {}, lambda v, run: v == run["pid"]),
+    Call("tgkill", {"tgid": lambda v, run: v == run["pid"], "pid": lambda v, run: v == run["pid"],
+                    "sig": 0}, 0),
+    Call("clone", {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None,
+                   "child_tidptr": None, "tls": 0}, lambda v, run: v > run["pid"]),
+    Call("wait4", {}, lambda v, run: v == run["clone"]),
+    Call("exit_group", {"error_code": 3}, None),
+]
+
+# the clone child's only recorded call
+CHILD: list[Call] = [Call("exit", {"error_code": 7}, None)]

@@ -1,0 +1,173 @@
+"""Exact records of a known workload, checked against the workload's source, strace and the kernel itself.
+
+One boot: the workload runs once under the module alone (exact field checks), once under strace -f -c
+with the module loaded (the same run seen by both: per-syscall counts must agree), and the tracepoint
+format files are read back (argument names must be the kernel's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from expected_records import CHILD, STAGE2, Call
+from vm_support import RECORD, boot, counts, parse_record_file
+
+from mysysdig.model import Record
+
+pytestmark = pytest.mark.vm
+
+FORMAT_NAMES = sorted({c.syscall for c in STAGE2 + CHILD} | {"execve"})
+
+SCRIPT = f"""
+insmod /my_sysdig.ko proc_name=sc_workload || exit 10
+/bin/sc_workload & echo $! > /out/workload.pid; wait
+rmmod my_sysdig || exit 11
+cp {RECORD} /out/direct.rec
+
+insmod /my_sysdig.ko proc_name=sc_workload || exit 12
+strace -f -c -o /out/strace-c.txt /bin/sc_workload
+rmmod my_sysdig || exit 13
+cp {RECORD} /out/strace-run.rec
+
+mkdir -p /out/fmt
+for n in {" ".join(FORMAT_NAMES)}; do
+    cat /sys/kernel/tracing/events/syscalls/sys_enter_$n/format > /out/fmt/$n
+done
+true
+"""
+
+
+@pytest.fixture(scope="module")
+def run():
+    result = boot(SCRIPT)
+    assert not result.kernel_errors, result.kernel_errors
+    assert result.status == 0, result.tail() if hasattr(result, "tail") else result.console[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def direct(run) -> tuple[int, list[Record]]:
+    pid = int(run.text("workload.pid"))
+    records, markers = parse_record_file(run.text("direct.rec"))
+    assert not markers, markers
+    return pid, records
+
+
+def check_value(name: str, want: Any, got: Any, ctx: dict[str, int]) -> None:
+    if callable(want):
+        assert want(got, ctx), f"{name}={got!r} fails its check"
+    else:
+        assert got == want, f"{name}: want {want!r}, got {got!r}"
+
+
+def check_call(call: Call, rec: Record, ctx: dict[str, int]) -> None:
+    where = f"line {rec.line_no} ({rec.syscall})"
+    assert rec.syscall == call.syscall, f"{where}: expected {call.syscall}"
+    args = dict(rec.args)
+    data = args.pop("data", None)
+    assert list(args) == list(call.args), f"{where}: argument names {list(args)}"
+    for name, want in call.args.items():
+        check_value(f"{where} {name}", want, args[name], ctx)
+    check_value(f"{where} res", call.res, rec.res, ctx)
+    assert data == call.data, f"{where}: data {data!r}"
+    assert not rec.truncated, f"{where}: cut {rec.truncated}"
+
+
+def test_only_the_workload_is_recorded(direct):
+    pid, records = direct
+    assert records, "no records"
+    assert {r.comm for r in records} == {"sc_workload"}
+    assert {r.pid for r in records} <= {pid} | {r.res for r in records if r.syscall == "clone"}
+    assert {r.abi for r in records} == {64}
+
+
+def test_execve_shows_argv_captured_at_entry(direct):
+    pid, records = direct
+    execs = [r for r in records if r.syscall == "execve"]
+    # the shell's exec of stage 1 entered under the shell's comm: no entry, so no arguments and no latency
+    assert execs[0].args == {} and execs[0].lat_ns is None and execs[0].res == 0
+    second = execs[1]
+    assert second.args["filename"] == "/bin/sc_workload"
+    assert second.args["argv"] == ["/bin/sc_workload", "stage2", 'a "quoted" arg']
+    assert second.res == 0 and second.lat_ns is not None and second.lat_ns > 0
+    assert len(execs) == 2
+
+
+def test_every_field_of_every_stage2_call(direct):
+    pid, records = direct
+    main = [r for r in records if r.tid == pid]
+    assert all(r.pid == pid for r in main)
+    first = next(i for i, r in enumerate(main) if r.syscall == "openat" and r.args.get("filename"))
+    body = main[first:]
+    assert [r.syscall for r in body] == [c.syscall for c in STAGE2]
+    ctx = {"pid": pid}
+    for call, rec in zip(STAGE2, body, strict=True):
+        check_call(call, rec, ctx)
+        if rec.syscall in ("mmap", "clone"):
+            ctx[rec.syscall] = rec.res
+    child = [r for r in records if r.tid == ctx["clone"]]
+    assert [r.pid for r in child] == [ctx["clone"]]
+    for call, rec in zip(CHILD, child, strict=True):
+        check_call(call, rec, ctx)
+
+
+def test_latency_and_time(direct):
+    pid, records = direct
+    sleep = next(r for r in records if r.syscall == "nanosleep")
+    assert sleep.lat_ns is not None and sleep.lat_ns >= 1_000_000  # the kernel sleeps at least 1 ms
+    returning = [r for r in records if r.syscall not in ("exit", "exit_group") and r.lat_ns is not None]
+    assert all(r.lat_ns > 0 for r in returning)
+    for a, b in zip(records, records[1:]):
+        if a.tid == b.tid and a.lat_ns is not None and b.lat_ns is not None:
+            assert a.ts + a.lat_ns <= b.ts + b.lat_ns, "a thread's records are not in completion order"
+    exits = [r for r in records if r.syscall in ("exit", "exit_group")]
+    assert exits and all(r.res is None and r.lat_ns is None for r in exits)
+
+
+def strace_counts(text: str) -> tuple[Counter[str], Counter[str]]:
+    """calls and errors per syscall from `strace -c`'s table."""
+    calls: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) in (5, 6) and re.fullmatch(r"[\d.]+", fields[0]) and fields[-1] != "total":
+            calls[fields[-1]] = int(fields[3])
+            if len(fields) == 6:
+                errors[fields[-1]] = int(fields[4])
+    return calls, errors
+
+
+def test_counts_match_strace_for_the_same_run(run):
+    records, markers = parse_record_file(run.text("strace-run.rec"))
+    assert not markers
+    calls, errors = strace_counts(run.text("strace-c.txt"))
+    assert calls["execve"] == 2 and calls["openat"] == 2, run.text("strace-c.txt")
+    ours = counts(records)
+    # strace -c counts a call when it returns, so exit and exit_group never appear in its table
+    for gone in ("exit", "exit_group"):
+        ours.pop(gone, None)
+    assert ours == calls
+    our_errors = Counter(r.syscall for r in records if r.res is not None and r.res < 0)
+    assert our_errors == errors
+
+
+def test_argument_names_are_the_kernels_tracepoint_fields(run, direct):
+    _, records = direct
+    seen = set()
+    for rec in records:
+        if not rec.args or rec.syscall in seen:
+            continue
+        seen.add(rec.syscall)
+        fmt = run.text(f"fmt/{rec.syscall}")
+        fields = re.findall(r"field:[^;]*?(\w+);", fmt)
+        fields = [f for f in fields if not f.startswith("common_") and f != "__syscall_nr"]
+        names = [n for n in rec.args if n != "data"]
+        if "data" in rec.args:  # the buffer field is printed as data= instead
+            missing = [f for f in fields if f not in names]
+            assert len(missing) == 1, (rec.syscall, fields, names)
+            fields.remove(missing[0])
+        assert names == fields, (rec.syscall, fields, names)
+    assert len(seen) >= 20

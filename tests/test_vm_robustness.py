@@ -1,0 +1,123 @@
+"""Bad input and hard moments: invalid parameters fail insmod with a reason in dmesg; rmmod while
+processes hammer syscalls leaves a well-formed file and a healthy kernel; a full ring drops and counts;
+the size cap stops the file and truncating it resumes recording.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from vm_support import RECORD, boot, parse_record_file
+
+pytestmark = pytest.mark.vm
+
+BAD_PARAMS = {
+    "pid=-1": "pid='-1' is not a process id",
+    "pid=abc": "pid='abc' is not a process id",
+    "exclude_pid=-5": "exclude_pid='-5' is not a process id",
+    "proc_name=a_name_of_16_chr": "proc_name 'a_name_of_16_chr' is longer than 15 characters",
+    "proc_name=" + ",".join(f"p{i}" for i in range(65)): "proc_name lists more than 64 names",
+    "syscalls=read,no_such_call": "syscalls: 'no_such_call' is not a syscall of this kernel",
+    "snaplen=5000": "snaplen='5000' must be a number of bytes from 0 to 4096",
+    "path=relative/record": "path='relative/record' must be absolute",
+    "path=/no/such/dir/record": "cannot open record file /no/such/dir/record: error -2",
+    "ring_kb=1": "ring_kb='1' must be from 64 to 262144",
+}
+
+BAD = "\n".join(
+    f"insmod /my_sysdig.ko {p}; echo \"rc=$?\" > /out/bad{i}.rc; test -e /proc/my_sysdig && exit 30"
+    for i, p in enumerate(BAD_PARAMS)
+)
+
+SCRIPT = f"""
+{BAD}
+dmesg > /out/bad-dmesg.txt
+
+# rmmod while two processes make syscalls as fast as they can
+touch /tmp/go
+/bin/sc_spinner /tmp/go 0 & S1=$!
+/bin/sc_spinner /tmp/go 0 & S2=$!
+insmod /my_sysdig.ko proc_name=sc_spinner || exit 31
+sleep 1
+rmmod my_sysdig || exit 32
+kill -0 $S1 && kill -0 $S2 && echo alive > /out/spinners-after-rmmod
+kill $S1 $S2; wait
+cp {RECORD} /out/rmmod.rec
+dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/rmmod-dmesg.txt
+
+# a ring that is far too small for a writer that rarely wakes: records drop, never block
+insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 flush_ms=5000 || exit 33
+/bin/sc_spinner /tmp/go 20000
+cat /proc/my_sysdig/stats > /out/drop-stats.txt
+rmmod my_sysdig || exit 34
+cp {RECORD} /out/drop.rec
+
+# the size cap, then truncation by the reader resumes recording
+insmod /my_sysdig.ko proc_name=sc_spinner max_size=8192 || exit 35
+/bin/sc_spinner /tmp/go 1000
+sleep 0.2
+cp {RECORD} /out/cap-full.rec
+cat /proc/my_sysdig/stats > /out/cap-stats.txt
+: > {RECORD}
+/bin/sc_spinner /tmp/go 10 & echo $! > /out/cap-second.pid; wait
+rmmod my_sysdig || exit 36
+cp {RECORD} /out/cap-resumed.rec
+true
+"""
+
+
+@pytest.fixture(scope="module")
+def run():
+    result = boot(SCRIPT)
+    assert not result.kernel_errors, result.kernel_errors
+    assert result.status == 0, result.console[-3000:]
+    return result
+
+
+def stats(text: str) -> dict[str, int]:
+    return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
+
+
+@pytest.mark.parametrize("i,param", list(enumerate(BAD_PARAMS)))
+def test_bad_parameter_fails_insmod_with_reason(run, i, param):
+    assert run.text(f"bad{i}.rc").strip() != "rc=0"
+    assert BAD_PARAMS[param] in run.text("bad-dmesg.txt")
+
+
+def test_rmmod_under_load(run):
+    assert run.text("spinners-after-rmmod").strip() == "alive"
+    records, markers = parse_record_file(run.text("rmmod.rec"))
+    assert len(records) > 100
+    assert {r.syscall for r in records} >= {"getppid"}
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text("rmmod-dmesg.txt"))
+    assert m, run.text("rmmod-dmesg.txt")
+    # the module's own count of what it wrote is exactly what is in the file
+    assert int(m.group(1)) == len(records)
+    assert int(m.group(2)) == sum(mk.drop for mk in markers)
+
+
+def test_full_ring_drops_and_counts(run):
+    records, markers = parse_record_file(run.text("drop.rec"))
+    st = stats(run.text("drop-stats.txt"))
+    dropped = sum(mk.drop for mk in markers)
+    assert markers and {mk.reason for mk in markers} == {"ring"}
+    assert dropped == st["records_dropped_ring"] > 0
+    getppid = sum(1 for r in records if r.syscall == "getppid")
+    assert 0 < getppid < 20000
+    # every call was either recorded or counted as dropped
+    assert getppid + dropped >= 20000
+
+
+def test_size_cap_then_truncation_resumes(run):
+    full = run.files["cap-full.rec"]
+    assert 0 < len(full) <= 8192
+    records, markers = parse_record_file(full.decode())
+    assert [(mk.reason, mk.drop) for mk in markers] == [("cap", 1)]
+    assert full.decode().splitlines()[-1].startswith("drop=1, reason=cap")
+    assert stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
+    second = int(run.text("cap-second.pid"))
+    resumed, markers = parse_record_file(run.text("cap-resumed.rec"))
+    assert not markers
+    assert {r.pid for r in resumed} == {second}
+    assert sum(1 for r in resumed if r.syscall == "getppid") == 10
