@@ -1,0 +1,1 @@
+"""Developer and CI tooling; a package so tests can import scripts.testbed."""
