@@ -34,7 +34,8 @@ cp {RECORD} /out/strace-run.rec
 
 mkdir -p /out/fmt
 for n in {" ".join(FORMAT_NAMES)}; do
-    cat /sys/kernel/tracing/events/syscalls/sys_enter_$n/format > /out/fmt/$n
+    ev=/sys/kernel/tracing/events/syscalls
+    cat $ev/sys_enter_$n/format > /out/fmt/$n 2>/dev/null || cat $ev/sys_enter_new$n/format > /out/fmt/$n
 done
 true
 """
@@ -161,7 +162,8 @@ def test_argument_names_are_the_kernels_tracepoint_fields(run, direct):
         if not rec.args or rec.syscall in seen:
             continue
         seen.add(rec.syscall)
-        fmt = run.text(f"fmt/{rec.syscall}")
+        fmt = run.text(f"fmt/{rec.syscall}")  # sys_enter_<name>, or sys_enter_new<name> (newfstat)
+        assert "field:int __syscall_nr" in fmt, (rec.syscall, fmt)
         fields = re.findall(r"field:[^;]*?(\w+);", fmt)
         fields = [f for f in fields if not f.startswith("common_") and f != "__syscall_nr"]
         names = [n for n in rec.args if n != "data"]
