@@ -60,7 +60,7 @@ enum sc_arg_kind {
 
 struct sc_desc {
 	u8 nargs;
-	u8 len_arg;			/* for SK_BUF_IN */
+	bool decoded;
 	u8 kinds[SC_MAX_ARGS];
 	const char *names[SC_MAX_ARGS];
 };

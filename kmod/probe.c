@@ -59,7 +59,7 @@ static void fill_header(struct sc_event *ev, long nr, bool compat,
 }
 
 static u32 capture_exit_args(struct sc_event *ev, const struct sc_desc *desc,
-			     u32 snaplen)
+			     u32 snaplen, bool compat)
 {
 	struct sc_capture *cap = (void *)((char *)(ev + 1));
 	u32 used = 0;
@@ -76,7 +76,8 @@ static u32 capture_exit_args(struct sc_event *ev, const struct sc_desc *desc,
 		if (!sc_kind_captures(kind) || sc_kind_at_entry(kind))
 			continue;
 		if (!sc_capture_exit_arg(cap, kind, i, ev->args, ev->ret,
-					 snaplen) && !(cap->flags & SC_CAPF_CUT))
+					 snaplen, compat) &&
+		    !(cap->flags & SC_CAPF_CUT))
 			continue;
 		used += sc_capture_size(cap->len);
 		ev->ncap++;
@@ -171,7 +172,7 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		memcpy(ev + 1, st.captures, st.caplen);
 		ev->ncap = st.ncap;
 	}
-	len = sizeof(*ev) + capture_exit_args(ev, desc, snaplen);
+	len = sizeof(*ev) + capture_exit_args(ev, desc, snaplen, compat);
 	ev->exit_ns = ktime_get_ns();
 	if (!st.enter_ns)
 		ev->enter_ns = ev->exit_ns;

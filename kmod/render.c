@@ -59,14 +59,14 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		}
 		sc_out_printf(o, ", %s=", desc->names[i]);
 		sc_render_arg(o, desc->kinds[i], ev->args[i],
-			      capture_of(ev, i));
+			      capture_of(ev, i), compat);
 	}
 	if (!(ev->flags & SC_EVF_NO_RETURN))
 		sc_out_printf(o, ", res=%lld", ev->ret);
 	if (data_arg >= 0 && capture_of(ev, data_arg)) {
 		sc_out_printf(o, ", data=");
 		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
-			      capture_of(ev, data_arg));
+			      capture_of(ev, data_arg), compat);
 	}
 	sc_out_printf(o, ", tid=%d, comm=", ev->tid);
 	render_comm(o, ev->comm);

@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 #include <linux/fcntl.h>
 #include <linux/time64.h>
+#include <linux/time32.h>
 #include "my_sysdig.h"
 
 /* Kinds whose value is a capture of user memory. */
@@ -46,6 +47,13 @@ static inline bool sc_kind_is_data(u8 kind)
 	return kind == SK_BUF_IN || kind == SK_BUF_RET;
 }
 
+/* A timespec as the caller's ABI lays it out. */
+static inline u32 sc_timespec_size(bool compat)
+{
+	return compat ? sizeof(struct old_timespec32) :
+			sizeof(struct __kernel_timespec);
+}
+
 /* Largest capture a kind can add to an event, header included. */
 static inline u32 sc_kind_capture_max(u8 kind, u32 snaplen)
 {
@@ -60,7 +68,8 @@ static inline u32 sc_kind_capture_max(u8 kind, u32 snaplen)
  * (0 with no capture written when there is nothing to show).
  */
 static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
-				      const u64 *args, s64 ret, u32 snaplen)
+				      const u64 *args, s64 ret, u32 snaplen,
+				      bool compat)
 {
 	unsigned long uptr = args[i];
 	u64 want;
@@ -92,7 +101,7 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 			return 0;
 		break;
 	case SK_TIMESPEC:
-		n = sizeof(struct __kernel_timespec);
+		n = sc_timespec_size(compat);
 		if (copy_from_user_nofault(cap->data, (void __user *)uptr, n))
 			return 0;
 		break;
@@ -188,10 +197,33 @@ static inline void sc_render_argv(struct sc_out *o, const struct sc_capture *cap
 }
 
 /* Prints argument value @v of @kind, using @cap when it was captured. */
-static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
-				 const struct sc_capture *cap)
+static inline void sc_render_timespec(struct sc_out *o, u64 v,
+				      const struct sc_capture *cap, bool compat)
 {
 	struct __kernel_timespec ts;
+	struct old_timespec32 ts32;
+
+	if (cap && compat && cap->len == sizeof(ts32)) {
+		memcpy(&ts32, cap->data, sizeof(ts32));
+		ts.tv_sec = ts32.tv_sec;
+		ts.tv_nsec = ts32.tv_nsec;
+	} else if (cap && !compat && cap->len == sizeof(ts)) {
+		memcpy(&ts, cap->data, sizeof(ts));
+	} else {
+		sc_render_pointer(o, v);
+		return;
+	}
+	sc_out_printf(o, "{tv_sec=%lld, tv_nsec=%lld}", (long long)ts.tv_sec,
+		      (long long)ts.tv_nsec);
+}
+
+/*
+ * Prints argument value @v of @kind, using @cap when it was captured. A
+ * 32-bit caller's registers hold 32-bit values: longs are sign-extended.
+ */
+static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
+				 const struct sc_capture *cap, bool compat)
+{
 
 	switch (kind) {
 	case SK_INT:
@@ -208,7 +240,7 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 		sc_out_printf(o, "%u", (unsigned int)v);
 		break;
 	case SK_LONG:
-		sc_out_printf(o, "%lld", (long long)v);
+		sc_out_printf(o, "%lld", compat ? (long long)(s32)v : (long long)v);
 		break;
 	case SK_ULONG:
 		sc_out_printf(o, "%llu", v);
@@ -238,14 +270,7 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 		break;
 	case SK_TIMESPEC:
 	case SK_TIMESPEC_INOUT:
-		if (cap && cap->len == sizeof(ts)) {
-			memcpy(&ts, cap->data, sizeof(ts));
-			sc_out_printf(o, "{tv_sec=%lld, tv_nsec=%lld}",
-				      (long long)ts.tv_sec,
-				      (long long)ts.tv_nsec);
-		} else {
-			sc_render_pointer(o, v);
-		}
+		sc_render_timespec(o, v, cap, compat);
 		break;
 	default:
 		sc_render_pointer(o, v);

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Syscall names and argument descriptions, indexed by syscall number.
- * Both tables are filled by designated initializers from kernel macros
- * (`[__NR_read] = ...`), so the compiler, not a person, places each entry.
+ * Syscall names and argument descriptions, indexed by syscall number, for
+ * the native ABI and the 32-bit one. Names and numbers are generated from
+ * the kernel headers (syscall-names.h); native entries are placed by
+ * designated initializers (`[__NR_read] = ...`), so the compiler, not a
+ * person, puts each one where it belongs.
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
+#include <generated/utsrelease.h>
 #include <asm/unistd.h>
 #include "my_sysdig.h"
 
 static const char *const native_names[] = {
-#define NATIVE_NAME(name) [__NR_##name] = #name,
-#define COMPAT_NAME(name, nr)
+#define NATIVE_NAME(name, decoded) [__NR_##name] = #name,
+#define COMPAT_NAME(name, nr, decoded)
 #include "syscall-names.h"
 #undef NATIVE_NAME
 #undef COMPAT_NAME
@@ -19,8 +22,8 @@ static const char *const native_names[] = {
 
 #ifdef CONFIG_COMPAT
 static const char *const compat_names[] = {
-#define NATIVE_NAME(name)
-#define COMPAT_NAME(name, nr) [nr] = #name,
+#define NATIVE_NAME(name, decoded)
+#define COMPAT_NAME(name, nr, decoded) [nr] = #name,
 #include "syscall-names.h"
 #undef NATIVE_NAME
 #undef COMPAT_NAME
@@ -29,6 +32,8 @@ static const char *const compat_names[] = {
 static const char *const compat_names[1];
 #endif
 
+/* --- argument descriptions --- */
+
 #define A(kind, field) { SK_##kind, #field }
 struct sc_arg_spec {
 	u8 kind;
@@ -36,47 +41,79 @@ struct sc_arg_spec {
 };
 
 struct sc_spec {
+	const char *name;
 	struct sc_arg_spec args[SC_MAX_ARGS];
 };
 
-static const struct sc_spec native_specs[ARRAY_SIZE(native_names)] = {
-#define SC(name, ...) [__NR_##name] = { { __VA_ARGS__ } },
+#define SC(sc, ...) { #sc, { __VA_ARGS__ } },
+static const struct sc_spec native_specs[] = {
 #include "handlers-table.h"
-#undef SC
 };
+
+static const struct sc_spec compat_overrides[] = {
+#include "handlers-compat.h"
+};
+#undef SC
 
 static struct sc_desc native_descs[ARRAY_SIZE(native_names)];
-static bool native_decoded[ARRAY_SIZE(native_names)] = {
-#define SC(name, ...) [__NR_##name] = true,
-#include "handlers-table.h"
-#undef SC
-};
+static struct sc_desc compat_descs[ARRAY_SIZE(compat_names)];
 
-static int __init sc_table_init_descs(void)
+static void desc_from_spec(struct sc_desc *d, const struct sc_spec *spec)
 {
-	unsigned int nr, i;
+	unsigned int i;
 
-	for (nr = 0; nr < ARRAY_SIZE(native_specs); nr++) {
-		struct sc_desc *d = &native_descs[nr];
-
-		for (i = 0; i < SC_MAX_ARGS; i++) {
-			if (native_specs[nr].args[i].kind == SK_NONE)
-				break;
-			d->kinds[i] = native_specs[nr].args[i].kind;
-			d->names[i] = native_specs[nr].args[i].name;
-		}
-		d->nargs = i;
+	for (i = 0; i < SC_MAX_ARGS && spec->args[i].kind != SK_NONE; i++) {
+		d->kinds[i] = spec->args[i].kind;
+		d->names[i] = spec->args[i].name;
 	}
-	return 0;
+	d->nargs = i;
+	d->decoded = true;
+}
+
+static const struct sc_spec *spec_by_name(const struct sc_spec *specs,
+					  size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(specs[i].name, name))
+			return &specs[i];
+	return NULL;
+}
+
+static void __init sc_table_init_descs(void)
+{
+	const struct sc_spec *spec;
+	unsigned int nr;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(native_specs); i++) {
+		long n = sc_nr_by_name(false, native_specs[i].name);
+
+		if (n >= 0)
+			desc_from_spec(&native_descs[n], &native_specs[i]);
+	}
+	for (nr = 0; IS_ENABLED(CONFIG_COMPAT) && nr < ARRAY_SIZE(compat_names);
+	     nr++) {
+		if (!compat_names[nr])
+			continue;
+		spec = spec_by_name(compat_overrides,
+				    ARRAY_SIZE(compat_overrides),
+				    compat_names[nr]);
+		if (!spec)
+			spec = spec_by_name(native_specs,
+					    ARRAY_SIZE(native_specs),
+					    compat_names[nr]);
+		if (spec)
+			desc_from_spec(&compat_descs[nr], spec);
+	}
 }
 
 const char *sc_name(bool compat, long nr)
 {
 	const char *const *t = compat ? compat_names : native_names;
-	unsigned long n = compat ? ARRAY_SIZE(compat_names) :
-				   ARRAY_SIZE(native_names);
 
-	if (nr < 0 || nr >= n || !t[nr])
+	if (nr < 0 || nr >= sc_table_size(compat) || !t[nr])
 		return NULL;
 	return t[nr];
 }
@@ -98,27 +135,28 @@ long sc_nr_by_name(bool compat, const char *name)
 
 const struct sc_desc *sc_desc_of(bool compat, long nr)
 {
-	/* 32-bit layouts differ; compat calls are recorded generically. */
-	if (compat || nr < 0 || nr >= ARRAY_SIZE(native_descs) ||
-	    !native_decoded[nr])
+	const struct sc_desc *d;
+
+	if (nr < 0 || nr >= sc_table_size(compat))
 		return NULL;
-	return &native_descs[nr];
+	d = compat ? &compat_descs[nr] : &native_descs[nr];
+	return d->decoded ? d : NULL;
 }
 
 /* Looked up once: the probe asks on every syscall. */
 static long exit_nrs[2][2];
 static long fork_nrs[2][4];
 
+bool sc_never_returns(bool compat, long nr)
+{
+	return nr == exit_nrs[compat][0] || nr == exit_nrs[compat][1];
+}
+
 bool sc_is_fork(bool compat, long nr)
 {
 	const long *f = fork_nrs[compat];
 
 	return nr == f[0] || nr == f[1] || nr == f[2] || nr == f[3];
-}
-
-bool sc_never_returns(bool compat, long nr)
-{
-	return nr == exit_nrs[compat][0] || nr == exit_nrs[compat][1];
 }
 
 int __init sc_table_init(void)
@@ -133,5 +171,78 @@ int __init sc_table_init(void)
 		fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
 		fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
 	}
-	return sc_table_init_descs();
+	sc_table_init_descs();
+	return 0;
 }
+
+/*
+ * The same tables, in the .ko file itself, for `mysysdig syscalls`: which
+ * syscalls this build knows and decodes, readable without loading it.
+ * Layout (little or big endian as the target, see the ELF header):
+ *   struct sc_elf_header, then `count` struct sc_elf_entry.
+ */
+#define SC_ELF_MAGIC "MYSCTAB1"
+
+#if defined(CONFIG_X86_64)
+#define SC_ARCH "x86_64"
+#define SC_COMPAT_ABI "ia32"
+#elif defined(CONFIG_ARM64)
+#define SC_ARCH "aarch64"
+#define SC_COMPAT_ABI "aarch32"
+#else
+#define SC_ARCH "unknown"
+#define SC_COMPAT_ABI "compat"
+#endif
+
+struct sc_elf_header {
+	char magic[8];
+	u32 version;
+	u32 entry_size;
+	u32 count;
+	u32 reserved;
+	char arch[16];
+	char compat_abi[16];
+	char release[64];
+} __packed;
+
+struct sc_elf_entry {
+	u32 nr;
+	u8 abi;		/* 64 or 32 */
+	u8 decoded;
+	u16 reserved;
+	char name[32];
+} __packed;
+
+#define NATIVE_NAME(name, decoded) + 1
+#define COMPAT_NAME(name, nr, decoded) + IS_ENABLED(CONFIG_COMPAT)
+enum { SC_ELF_COUNT = 0
+#include "syscall-names.h"
+};
+#undef NATIVE_NAME
+#undef COMPAT_NAME
+
+static const struct {
+	struct sc_elf_header header;
+	struct sc_elf_entry entries[SC_ELF_COUNT];
+} __packed sc_elf_table __used __section(".mysysdig_syscalls") = {
+	.header = {
+		.magic = SC_ELF_MAGIC,
+		.version = 1,
+		.entry_size = sizeof(struct sc_elf_entry),
+		.count = SC_ELF_COUNT,
+		.arch = SC_ARCH,
+		.compat_abi = SC_COMPAT_ABI,
+		.release = UTS_RELEASE,
+	},
+	.entries = {
+#define NATIVE_NAME(name, dec) { __NR_##name, 64, dec, 0, #name },
+#ifdef CONFIG_COMPAT
+#define COMPAT_NAME(name, nr, dec) { nr, 32, dec, 0, #name },
+#else
+#define COMPAT_NAME(name, nr, dec)
+#endif
+#include "syscall-names.h"
+#undef NATIVE_NAME
+#undef COMPAT_NAME
+	},
+};
