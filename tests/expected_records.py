@@ -38,8 +38,11 @@ class Call:
 
 # stage 2 of the workload, from its first openat to exit_group, in order (main thread only)
 STAGE2: list[Call] = [
-    Call("openat", {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                    "mode": 0o640}, 3),
+    Call(
+        "openat",
+        {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "mode": 0o640},
+        3,
+    ),
     Call("write", {"fd": 3, "count": 17}, 17, PAYLOAD),
     Call("lseek", {"fd": 3, "offset": 5, "whence": os.SEEK_SET}, 5),
     Call("close", {"fd": 3}, 0),
@@ -58,21 +61,40 @@ STAGE2: list[Call] = [
     Call("sendto", {"fd": 3, "len": 4, "flags": 0, "addr": None, "addr_len": 0}, 4, "ping"),
     Call("recvfrom", {"fd": 4, "size": 100, "flags": 0, "addr": None, "addr_len": None}, 4, "ping"),
     Call("ioctl", {"fd": 4, "cmd": termios.FIONREAD, "arg": PTR}, 0),
-    Call("ppoll", {"ufds": PTR, "nfds": 1, "tsp": {"tv_sec": 1, "tv_nsec": 500}, "sigmask": None,
-                   "sigsetsize": 8}, 1),
-    Call("mmap", {"addr": None, "len": 8192, "prot": mmap.PROT_READ | mmap.PROT_WRITE,
-                  "flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, "fd": -1, "off": 0},
-         lambda v, run: PTR(v, run)),
+    Call(
+        "ppoll",
+        {"ufds": PTR, "nfds": 1, "tsp": {"tv_sec": 1, "tv_nsec": 500}, "sigmask": None, "sigsetsize": 8},
+        1,
+    ),
+    Call(
+        "mmap",
+        {
+            "addr": None,
+            "len": 8192,
+            "prot": mmap.PROT_READ | mmap.PROT_WRITE,
+            "flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+            "fd": -1,
+            "off": 0,
+        },
+        lambda v, run: PTR(v, run),
+    ),
     Call("munmap", {"addr": lambda v, run: v == run["mmap"], "len": 8192}, 0),
-    Call("futex", {"uaddr": PTR, "op": FUTEX_WAKE_PRIVATE, "val": 1, "utime": None, "uaddr2": None,
-                   "val3": 0}, 0),
+    Call(
+        "futex",
+        {"uaddr": PTR, "op": FUTEX_WAKE_PRIVATE, "val": 1, "utime": None, "uaddr2": None, "val3": 0},
+        0,
+    ),
     Call("nanosleep", {"rqtp": {"tv_sec": 0, "tv_nsec": 1_000_000}, "rmtp": None}, 0),
     Call("gettid", {}, lambda v, run: v == run["pid"]),
     Call("getpid", {}, lambda v, run: v == run["pid"]),
-    Call("tgkill", {"tgid": lambda v, run: v == run["pid"], "pid": lambda v, run: v == run["pid"],
-                    "sig": 0}, 0),
-    Call("clone", {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None,
-                   "child_tidptr": None, "tls": 0}, lambda v, run: v > run["pid"]),
+    Call(
+        "tgkill", {"tgid": lambda v, run: v == run["pid"], "pid": lambda v, run: v == run["pid"], "sig": 0}, 0
+    ),
+    Call(
+        "clone",
+        {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None, "child_tidptr": None, "tls": 0},
+        lambda v, run: v > run["pid"],
+    ),
     Call("wait4", {}, lambda v, run: v == run["clone"]),
     Call("exit_group", {"error_code": 3}, None),
 ]

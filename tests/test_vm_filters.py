@@ -35,18 +35,25 @@ def scenario(name: str, load: str, before_go: str = "", after: str = "") -> str:
     return SCENARIO.format(n=N, load=load, before_go=before_go, after=after, record=RECORD, name=name)
 
 
-SCRIPT = "\n".join([
-    scenario("by-name", "insmod /my_sysdig.ko proc_name=sc_workload || exit 20"),
-    scenario("by-pid", "insmod /my_sysdig.ko pid=$SP || exit 20"),
-    scenario("by-names", "insmod /my_sysdig.ko proc_name=nothing,sc_spinner,sc_workload || exit 20"),
-    scenario("unfiltered", "insmod /my_sysdig.ko || exit 20"),
-    scenario("runtime", "insmod /my_sysdig.ko proc_name=nothing-yet || exit 20",
-             before_go=f"echo $SP > {PARAMS}/pid; cat {PARAMS}/pid > /out/runtime.param",
-             after=f"echo 0 > {PARAMS}/pid"),
-    scenario("syscalls", "insmod /my_sysdig.ko proc_name=sc_spinner,sc_workload syscalls=getppid,close "
-                         "|| exit 20"),
-    "true",
-])
+SCRIPT = "\n".join(
+    [
+        scenario("by-name", "insmod /my_sysdig.ko proc_name=sc_workload || exit 20"),
+        scenario("by-pid", "insmod /my_sysdig.ko pid=$SP || exit 20"),
+        scenario("by-names", "insmod /my_sysdig.ko proc_name=nothing,sc_spinner,sc_workload || exit 20"),
+        scenario("unfiltered", "insmod /my_sysdig.ko || exit 20"),
+        scenario(
+            "runtime",
+            "insmod /my_sysdig.ko proc_name=nothing-yet || exit 20",
+            before_go=f"echo $SP > {PARAMS}/pid; cat {PARAMS}/pid > /out/runtime.param",
+            after=f"echo 0 > {PARAMS}/pid",
+        ),
+        scenario(
+            "syscalls",
+            "insmod /my_sysdig.ko proc_name=sc_spinner,sc_workload syscalls=getppid,close || exit 20",
+        ),
+        "true",
+    ]
+)
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ def test_latency_and_time(direct):
     assert sleep.lat_ns is not None and sleep.lat_ns >= 1_000_000  # the kernel sleeps at least 1 ms
     returning = [r for r in records if r.syscall not in ("exit", "exit_group") and r.lat_ns is not None]
     assert all(r.lat_ns > 0 for r in returning)
-    for a, b in zip(records, records[1:]):
+    for a, b in zip(records, records[1:], strict=False):
         if a.tid == b.tid and a.lat_ns is not None and b.lat_ns is not None:
             assert a.ts + a.lat_ns <= b.ts + b.lat_ns, "a thread's records are not in completion order"
     exits = [r for r in records if r.syscall in ("exit", "exit_group")]

@@ -26,7 +26,7 @@ BAD_PARAMS = {
 }
 
 BAD = "\n".join(
-    f"insmod /my_sysdig.ko {p}; echo \"rc=$?\" > /out/bad{i}.rc; test -e /proc/my_sysdig && exit 30"
+    f'insmod /my_sysdig.ko {p}; echo "rc=$?" > /out/bad{i}.rc; test -e /proc/my_sysdig && exit 30'
     for i, p in enumerate(BAD_PARAMS)
 )
 

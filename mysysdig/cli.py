@@ -1,0 +1,244 @@
+"""The `mysysdig` command line: print and summarise record files written by my_sysdig.ko.
+
+Commands stream the file, so a trace larger than memory can be printed or counted. Bad lines never stop a
+run: each is reported on stderr as FILE:LINE: reason and skipped, because a trace with one corrupt line
+is still worth reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import click
+
+from mysysdig.model import Marker, ParseError, Record
+from mysysdig.records import iter_events, iter_frames
+from mysysdig.render import format_marker, format_record, marker_json, record_json
+from mysysdig.source import display_name
+from mysysdig.stats import count_syscalls, rank_syscalls
+
+#: Exit status when the input had lines but not one of them could be parsed (likely not a record file).
+EXIT_NOTHING_PARSED = 1
+
+EXIT_STATUS_HELP = """\b
+EXIT STATUS
+  0  at least one record or marker was read, or the input was empty;
+     bad lines, if any, were reported on stderr and skipped
+  1  the input had lines but none of them could be parsed
+  2  usage error (unknown option, missing or unreadable FILE)
+"""
+
+
+class BadLineReporter:
+    """`on_error` handler printing `FILE:LINE: reason` to stderr as bad lines are met, and counting them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+
+    def __call__(self, error: ParseError) -> None:
+        self.count += 1
+        click.echo(f"{self.name}:{error.line_no}: {error.reason}", err=True)
+
+    def summary(self) -> None:
+        """Print the closing count, so a long run's scattered reports are not missed."""
+        if self.count:
+            lines = "line" if self.count == 1 else "lines"
+            click.echo(f"mysysdig: {self.name}: {self.count} bad {lines} skipped", err=True)
+
+
+class DropCounter:
+    """`on_marker` handler totalling the records the module reported as dropped."""
+
+    def __init__(self) -> None:
+        self.dropped = 0
+        self.markers = 0
+
+    def __call__(self, marker: Marker) -> None:
+        self.markers += 1
+        self.dropped += marker.drop
+
+
+def _finish(reporter: BadLineReporter, parsed: int) -> None:
+    reporter.summary()
+    if parsed == 0 and reporter.count:
+        sys.exit(EXIT_NOTHING_PARSED)
+
+
+@contextmanager
+def _quiet_broken_pipe() -> Iterator[None]:
+    """End quietly when the reader of our output goes away (`mysysdig parse big | head`)."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mysysdig", prog_name="mysysdig")
+def main() -> None:
+    """Read the syscall records written by the my_sysdig kernel module.
+
+    \b
+    DESCRIPTION
+      my_sysdig.ko appends one text line per completed syscall to its record
+      file (default /etc/syscall-record/record), plus drop markers when it had
+      to lose records. mysysdig parses that file, prints it readably or as
+      JSON, and summarises it. The format is described in docs/record-format.md.
+
+    Lines that do not follow the format are reported on standard error as FILE:LINE: reason, skipped,
+    and counted in a summary at the end; they never stop the run.
+
+    Run `mysysdig COMMAND --help` for the manual of a command.
+    """
+
+
+@main.command("parse", epilog=EXIT_STATUS_HELP)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, exists=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one readable line per record; json: one JSON object per line.",
+)
+def parse_command(file: str, fmt: str) -> None:
+    """Print every record and drop marker of FILE, one per line.
+
+    FILE is a record file (default location /etc/syscall-record/record), or - for standard input.
+
+    \b
+    TEXT FORMAT
+      TIME COMM[PID/TID] SYSCALL(ARGS) = RES [ERRNO (message)] <LATENCY> [data="..."]
+      TIME is UTC with nanoseconds, LATENCY is in seconds, RES is ? for calls
+      that never return, and a failed call gets its errno name. ARGS are
+      printed as the module wrote them; a trailing [abi=32] marks a 32-bit call.
+      Drop markers print as: TIME --- N records dropped: REASON ---
+
+    \b
+    JSON FORMAT
+      A record: {"ts", "pid", "tid", "comm", "syscall", "nr", "abi", "res",
+      "lat_ns", "args"}, plus "truncated" (names of cut arguments) when the
+      module cut a string or list. ts is nanoseconds since the epoch; res and
+      lat_ns are null when absent. args maps argument names to numbers,
+      strings, null, lists or objects; the captured buffer is args.data, kept
+      in the record's escaped form (\\n, \\t, \\xHH ...) so binary data stays
+      printable. A drop marker: {"marker": "drop", "drop", "reason", "cpu"
+      (ring only), "ts"}.
+
+    \b
+    EXAMPLES
+      mysysdig parse /etc/syscall-record/record | less
+      mysysdig parse --format json record | jq 'select(.res < 0)'
+    """
+    reporter = BadLineReporter(display_name(file))
+    render: Callable[[Any], str]
+    if fmt == "json":
+
+        def render(event: Record | Marker) -> str:
+            obj = record_json(event) if type(event) is Record else marker_json(event)
+            return json.dumps(obj)
+
+    else:
+
+        def render(event: Record | Marker) -> str:
+            return format_record(event) if type(event) is Record else format_marker(event)
+
+    out: TextIO = click.get_text_stream("stdout")
+    parsed = 0
+    with _quiet_broken_pipe():
+        for event in iter_events(file, reporter):
+            out.write(render(event))
+            out.write("\n")
+            parsed += 1
+        out.flush()
+    _finish(reporter, parsed)
+
+
+@main.command("stats", epilog=EXIT_STATUS_HELP)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, exists=True))
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Show the N most frequent syscalls.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json and csv for programs.",
+)
+def stats_command(file: str, top: int, fmt: str) -> None:
+    """Count the syscalls of FILE and show the most frequent ones.
+
+    FILE is a record file (default location /etc/syscall-record/record), or - for standard input.
+    The file is read in chunks, so its size is not limited by memory.
+
+    \b
+    OUTPUT
+      Each of the top N syscalls with its number of records and its share of
+      ALL records in percent (ties in count are listed by name), then the
+      total number of records and the number of records the module dropped
+      (the sum of its drop markers; dropped records are not in the total).
+
+    \b
+      table  aligned columns SYSCALL COUNT PERCENT, then the line
+             "total records: T, dropped records: D"
+      json   one object: {"total": T, "dropped": D, "syscalls":
+             [{"syscall": ..., "count": ..., "percent": ...}, ...]}
+             with percent unrounded
+      csv    header syscall,count,percent and one row per syscall
+             (percent with 2 decimals); the totals line goes to stderr
+             so that stdout stays plain CSV
+
+    \b
+    EXAMPLES
+      mysysdig stats /etc/syscall-record/record
+      mysysdig stats --top 5 --format json record
+    """
+    reporter = BadLineReporter(display_name(file))
+    drops = DropCounter()
+    counts = count_syscalls(iter_frames(iter_events(file, reporter), on_marker=drops, columns=("syscall",)))
+    total = int(counts.sum())
+    table = rank_syscalls(counts, top)
+    totals_line = f"total records: {total}, dropped records: {drops.dropped}"
+    with _quiet_broken_pipe():
+        if fmt == "json":
+            rows = [
+                {"syscall": s, "count": int(c), "percent": float(p)}
+                for s, c, p in table.itertuples(index=False, name=None)
+            ]
+            click.echo(json.dumps({"total": total, "dropped": drops.dropped, "syscalls": rows}))
+        elif fmt == "csv":
+            click.echo("syscall,count,percent")
+            for s, c, p in table.itertuples(index=False, name=None):
+                click.echo(f"{s},{c},{p:.2f}")
+            click.echo(totals_line, err=True)
+        else:
+            click.echo(_format_table(table))
+            click.echo(totals_line)
+    _finish(reporter, total + drops.markers)
+
+
+def _format_table(table: Any) -> str:
+    """Aligned plain-text columns; pandas' own to_string adds an index and dtype-dependent spacing."""
+    rows = [("SYSCALL", "COUNT", "PERCENT")]
+    rows += [(s, str(c), f"{p:.2f}") for s, c, p in table.itertuples(index=False, name=None)]
+    width_name = max(len(r[0]) for r in rows)
+    width_count = max(len(r[1]) for r in rows)
+    width_pct = max(len(r[2]) for r in rows)
+    return "\n".join(f"{n:<{width_name}}  {c:>{width_count}}  {p:>{width_pct}}" for n, c, p in rows)
