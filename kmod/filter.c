@@ -322,6 +322,12 @@ static int set_max_size(const char *val, const struct kernel_param *kp)
 		       val);
 		return -EINVAL;
 	}
+	/* the file's header alone takes about 12 KiB */
+	if (v && v < SC_MIN_MAX_SIZE) {
+		pr_err(MY_SYSDIG ": max_size='%s' is below the minimum of %u bytes (0: no cap)\n",
+		       val, SC_MIN_MAX_SIZE);
+		return -EINVAL;
+	}
 	WRITE_ONCE(sc_max_size, v);
 	return 0;
 }

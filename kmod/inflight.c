@@ -198,8 +198,8 @@ static void capture_entry_args(struct entry_buf *eb, const struct sc_desc *desc,
 		else if (desc->kinds[i] == SK_TIMESPEC_INOUT)
 			n = copy_from_user_nofault(cap->data,
 					(void __user *)eb->args[i],
-					sc_timespec_size(compat)) ?
-				-EFAULT : sc_timespec_size(compat);
+					sc_kind_struct_size(SK_TIMESPEC, compat)) ?
+				-EFAULT : sc_kind_struct_size(SK_TIMESPEC, compat);
 		else
 			n = sc_capture_string(cap->data, eb->args[i], snaplen,
 					      &cap->flags);

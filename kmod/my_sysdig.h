@@ -11,6 +11,7 @@
 #define MY_SYSDIG "my_sysdig"
 #define SC_MAX_NAMES 64
 #define SC_MAX_SNAPLEN 4096
+#define SC_MIN_MAX_SIZE (64 * 1024)
 
 /* --- filter.c: module parameters that select what is recorded --- */
 struct sc_filter {
@@ -56,13 +57,31 @@ enum sc_arg_kind {
 	SK_BUF_RET,	/* bytes the kernel wrote, length = result */
 	SK_TIMESPEC,	/* struct __kernel_timespec in */
 	SK_TIMESPEC_INOUT, /* the same, updated by the call: read at entry */
+	SK_FLAGS,	/* flag word, named by the arg's symbol table */
+	SK_ENUM,	/* one value, named by the arg's symbol table */
+	SK_CLONE_FLAGS,	/* clone(): CLONE_* bits and the exit signal */
+	SK_UID,		/* uid_t/gid_t: -1 means "unchanged" */
+	SK_SOCKADDR,	/* struct sockaddr in, length in the next argument */
+	SK_SOCKADDR_OUT, /* struct sockaddr out, length at *next argument */
+	SK_FDPAIR,	/* int[2] out (pipe, socketpair) */
+	SK_ID_OUT,	/* one uid/gid out (getresuid) */
+	SK_RLIMIT,	/* struct rlimit in */
+	SK_RLIMIT_OUT,	/* struct rlimit out */
+	SK_CLONE_ARGS,	/* struct clone_args in */
+	SK_OPEN_HOW,	/* struct open_how in */
+	SK_CAP_HEADER,	/* struct __user_cap_header_struct in */
+	SK_CAP_DATA,	/* struct __user_cap_data_struct[2] in */
+	SK_URING_PARAMS, /* struct io_uring_params, filled by the call */
 };
+
+struct sc_symtab;
 
 struct sc_desc {
 	u8 nargs;
 	bool decoded;
 	u8 kinds[SC_MAX_ARGS];
 	const char *names[SC_MAX_ARGS];
+	const struct sc_symtab *syms[SC_MAX_ARGS];
 };
 
 const char *sc_name(bool compat, long nr);
@@ -72,6 +91,8 @@ const struct sc_desc *sc_desc_of(bool compat, long nr);
 bool sc_never_returns(bool compat, long nr);
 bool sc_is_fork(bool compat, long nr);
 int sc_table_init(void);
+const char *sc_arch_name(void);
+const char *sc_compat_abi_name(void);
 
 /* --- inflight.c: what a thread's entry left for its exit --- */
 int sc_inflight_init(void);
@@ -130,6 +151,7 @@ struct sc_out {
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		     s64 real_offset);
 size_t sc_render_bound(void);
+void sc_render_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */

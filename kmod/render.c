@@ -7,6 +7,8 @@
 #include <linux/string.h>
 #include "my_sysdig.h"
 #include "syscalls/handlers.h"
+#include "syscalls/symbols.h"
+#include <generated/utsrelease.h>
 
 void sc_out_printf(struct sc_out *o, const char *fmt, ...)
 {
@@ -24,6 +26,32 @@ void sc_out_printf(struct sc_out *o, const char *fmt, ...)
 size_t sc_render_bound(void)
 {
 	return 1024 + 4 * (SC_MAX_ARGS * (SC_MAX_SNAPLEN + 8) + 2048);
+}
+
+/*
+ * The lines that open every record file (and open it again after it was
+ * truncated): what machine wrote it, and the value of every symbol the
+ * records may show, so a reader can turn O_WRONLY|O_CREAT back into the
+ * number this kernel uses.
+ */
+void sc_render_header(struct sc_out *o)
+{
+	unsigned int t, i;
+
+	sc_out_printf(o, "# mysysdig record v1 arch=%s compat=%s release=%s snaplen=%u\n",
+		      sc_arch_name(), sc_compat_abi_name(), UTS_RELEASE,
+		      READ_ONCE(sc_snaplen));
+	for (t = 0; t < sc_nr_symtabs; t++) {
+		const struct sc_symtab *tab = sc_all_symtabs[t];
+
+		sc_out_printf(o, "#sym %s", tab->name);
+		if (tab->zero)
+			sc_out_printf(o, " %s=0x0", tab->zero);
+		for (i = 0; i < tab->count; i++)
+			sc_out_printf(o, " %s=0x%llx", tab->syms[i].name,
+				      tab->syms[i].value);
+		sc_out_printf(o, "\n");
+	}
 }
 
 static const struct sc_capture *capture_of(const struct sc_event *ev, int arg)
@@ -59,14 +87,14 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		}
 		sc_out_printf(o, ", %s=", desc->names[i]);
 		sc_render_arg(o, desc->kinds[i], ev->args[i],
-			      capture_of(ev, i), compat);
+			      capture_of(ev, i), desc->syms[i], compat);
 	}
 	if (!(ev->flags & SC_EVF_NO_RETURN))
 		sc_out_printf(o, ", res=%lld", ev->ret);
 	if (data_arg >= 0 && capture_of(ev, data_arg)) {
 		sc_out_printf(o, ", data=");
 		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
-			      capture_of(ev, data_arg), compat);
+			      capture_of(ev, data_arg), NULL, compat);
 	}
 	sc_out_printf(o, ", tid=%d, comm=", ev->tid);
 	render_comm(o, ev->comm);

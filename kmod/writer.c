@@ -135,6 +135,10 @@ static void drain(bool final)
 	s64 offset = real_offset();
 	int cpu;
 
+	/* a new file, or one its reader truncated, starts with the header */
+	if (!i_size_read(file_inode(record_file)))
+		sc_render_header(&out);
+
 	for_each_possible_cpu(cpu)
 		heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
 

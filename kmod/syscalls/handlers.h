@@ -2,8 +2,8 @@
 /*
  * The argument kinds of handlers-table.h, each in two halves:
  *  - capture, run by the probe in the traced task: copies the user memory a
- *    kind needs into the event, without sleeping (the *_nofault copies fail
- *    instead of faulting pages in);
+ *    kind needs into the event, without sleeping (copies run with page
+ *    faults disabled and fail instead of faulting pages in);
  *  - render, run by the writer thread: prints one argument as text in the
  *    grammar of docs/record-format.md.
  */
@@ -14,9 +14,52 @@
 #include <linux/fcntl.h>
 #include <linux/time64.h>
 #include <linux/time32.h>
+#include <linux/socket.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/un.h>
+#include <linux/resource.h>
+#include <linux/sched.h>
+#include <linux/capability.h>
+#include <uapi/linux/sched.h>
+#include <uapi/linux/io_uring.h>
+#include <uapi/linux/openat2.h>
 #include "my_sysdig.h"
+#include "symbols.h"
 
-/* Kinds whose value is a capture of user memory. */
+/* Kinds whose value is a capture of user memory, and how much at most. */
+static inline u32 sc_kind_struct_size(u8 kind, bool compat)
+{
+	switch (kind) {
+	case SK_TIMESPEC:
+	case SK_TIMESPEC_INOUT:
+		return compat ? sizeof(struct old_timespec32) :
+				sizeof(struct __kernel_timespec);
+	case SK_SOCKADDR:
+	case SK_SOCKADDR_OUT:
+		return sizeof(struct sockaddr_storage);
+	case SK_FDPAIR:
+		return 2 * sizeof(int);
+	case SK_ID_OUT:
+		return sizeof(u32);
+	case SK_RLIMIT:
+	case SK_RLIMIT_OUT:
+		return compat ? 2 * sizeof(u32) : sizeof(struct rlimit);
+	case SK_CLONE_ARGS:
+		return CLONE_ARGS_SIZE_VER0;
+	case SK_OPEN_HOW:
+		return sizeof(struct open_how);
+	case SK_CAP_HEADER:
+		return sizeof(struct __user_cap_header_struct);
+	case SK_CAP_DATA:
+		return 2 * sizeof(struct __user_cap_data_struct);
+	case SK_URING_PARAMS:
+		return 6 * sizeof(u32);
+	default:
+		return 0;
+	}
+}
+
 static inline bool sc_kind_captures(u8 kind)
 {
 	switch (kind) {
@@ -26,11 +69,9 @@ static inline bool sc_kind_captures(u8 kind)
 	case SK_ARGV:
 	case SK_BUF_IN:
 	case SK_BUF_RET:
-	case SK_TIMESPEC:
-	case SK_TIMESPEC_INOUT:
 		return true;
 	default:
-		return false;
+		return sc_kind_struct_size(kind, false) > 0;
 	}
 }
 
@@ -47,20 +88,18 @@ static inline bool sc_kind_is_data(u8 kind)
 	return kind == SK_BUF_IN || kind == SK_BUF_RET;
 }
 
-/* A timespec as the caller's ABI lays it out. */
-static inline u32 sc_timespec_size(bool compat)
-{
-	return compat ? sizeof(struct old_timespec32) :
-			sizeof(struct __kernel_timespec);
-}
-
 /* Largest capture a kind can add to an event, header included. */
 static inline u32 sc_kind_capture_max(u8 kind, u32 snaplen)
 {
-	if (kind == SK_TIMESPEC || kind == SK_TIMESPEC_INOUT)
-		return sc_capture_size(sizeof(struct __kernel_timespec));
+	u32 size = sc_kind_struct_size(kind, false);
+
 	/* strings need room for the byte that tells a cut from a fit */
-	return sc_capture_size(snaplen + 1);
+	return sc_capture_size(size ? size : snaplen + 1);
+}
+
+static inline int sc_copy_in(void *dst, unsigned long uptr, u32 n)
+{
+	return copy_from_user_nofault(dst, (void __user *)uptr, n) ? -EFAULT : n;
 }
 
 /*
@@ -72,8 +111,9 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 				      bool compat)
 {
 	unsigned long uptr = args[i];
+	u32 size = sc_kind_struct_size(kind, compat);
 	u64 want;
-	int n;
+	int n, len;
 
 	cap->arg = i;
 	cap->flags = 0;
@@ -97,18 +137,33 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 		n = min_t(u64, want, snaplen);
 		if (want > snaplen)
 			cap->flags |= SC_CAPF_CUT;
-		if (copy_from_user_nofault(cap->data, (void __user *)uptr, n))
-			return 0;
+		n = sc_copy_in(cap->data, uptr, n);
 		break;
-	case SK_TIMESPEC:
-		n = sc_timespec_size(compat);
-		if (copy_from_user_nofault(cap->data, (void __user *)uptr, n))
+	case SK_SOCKADDR:
+		len = args[i + 1];
+		if (len <= 0)
 			return 0;
+		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
 		break;
+	case SK_SOCKADDR_OUT:
+		if (ret < 0 || !args[i + 1] ||
+		    sc_copy_in(&len, args[i + 1], sizeof(len)) < 0 || len <= 0)
+			return 0;
+		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
+		break;
+	case SK_FDPAIR:
+	case SK_ID_OUT:
+	case SK_RLIMIT_OUT:
+	case SK_URING_PARAMS:
+		if (ret < 0)
+			return 0;
+		fallthrough;
 	default:
-		return 0;
+		if (!size)
+			return 0;
+		n = sc_copy_in(cap->data, uptr, size);
 	}
-	if (n < 0)
+	if (n <= 0)
 		return 0;
 	cap->len = n;
 	return n;
@@ -174,6 +229,62 @@ static inline void sc_render_pointer(struct sc_out *o, u64 v)
 		sc_out_printf(o, "NULL");
 }
 
+/* A flag word as NAME|NAME|0xrest; see struct sc_sym for the matching. */
+static inline void sc_render_flags(struct sc_out *o,
+				   const struct sc_symtab *t, u64 v)
+{
+	u64 used = 0;
+	bool first = true;
+	unsigned int i;
+
+	if (!v) {
+		sc_out_printf(o, "%s", t->zero ?: "0");
+		return;
+	}
+	for (i = 0; i < t->count; i++) {
+		const struct sc_sym *s = &t->syms[i];
+
+		if (!s->mask || (s->mask & used) || (v & s->mask) != s->value)
+			continue;
+		sc_out_printf(o, "%s%s", first ? "" : "|", s->name);
+		used |= s->mask;
+		first = false;
+	}
+	if (v & ~used)
+		sc_out_printf(o, "%s0x%llx", first ? "" : "|", v & ~used);
+}
+
+static inline void sc_render_enum(struct sc_out *o, const struct sc_symtab *t,
+				  s64 v)
+{
+	unsigned int i;
+
+	if (!v && t->zero) {
+		sc_out_printf(o, "%s", t->zero);
+		return;
+	}
+	for (i = 0; i < t->count; i++) {
+		if (t->syms[i].value == (u64)v) {
+			sc_out_printf(o, "%s", t->syms[i].name);
+			return;
+		}
+	}
+	sc_out_printf(o, "%lld", v);
+}
+
+static inline void sc_render_clone_flags(struct sc_out *o, u64 v)
+{
+	u64 sig = v & CSIGNAL;
+
+	if (v & ~CSIGNAL)
+		sc_render_flags(o, &sym_clone, v & ~CSIGNAL);
+	if (!sig && (v & ~CSIGNAL))
+		return;
+	if (v & ~CSIGNAL)
+		sc_out_printf(o, "|");
+	sc_render_enum(o, &sym_signal, sig);
+}
+
 static inline void sc_render_argv(struct sc_out *o, const struct sc_capture *cap)
 {
 	const char *p = cap->data, *end = cap->data + cap->len;
@@ -196,84 +307,205 @@ static inline void sc_render_argv(struct sc_out *o, const struct sc_capture *cap
 	sc_out_printf(o, "]");
 }
 
-/* Prints argument value @v of @kind, using @cap when it was captured. */
-static inline void sc_render_timespec(struct sc_out *o, u64 v,
+static inline void sc_render_timespec(struct sc_out *o,
 				      const struct sc_capture *cap, bool compat)
 {
 	struct __kernel_timespec ts;
 	struct old_timespec32 ts32;
 
-	if (cap && compat && cap->len == sizeof(ts32)) {
+	if (compat) {
 		memcpy(&ts32, cap->data, sizeof(ts32));
 		ts.tv_sec = ts32.tv_sec;
 		ts.tv_nsec = ts32.tv_nsec;
-	} else if (cap && !compat && cap->len == sizeof(ts)) {
-		memcpy(&ts, cap->data, sizeof(ts));
 	} else {
-		sc_render_pointer(o, v);
-		return;
+		memcpy(&ts, cap->data, sizeof(ts));
 	}
 	sc_out_printf(o, "{tv_sec=%lld, tv_nsec=%lld}", (long long)ts.tv_sec,
 		      (long long)ts.tv_nsec);
 }
 
+static inline void sc_render_sockaddr(struct sc_out *o,
+				      const struct sc_capture *cap)
+{
+	struct sockaddr_storage ss = {};
+	const struct sockaddr_in *in4 = (void *)&ss;
+	const struct sockaddr_in6 *in6 = (void *)&ss;
+	const struct sockaddr_un *un = (void *)&ss;
+	u32 len = min_t(u32, cap->len, sizeof(ss));
+	u32 plen;
+
+	memcpy(&ss, cap->data, len);
+	sc_out_printf(o, "{family=");
+	sc_render_enum(o, &sym_af, ss.ss_family);
+	if (ss.ss_family == AF_INET && len >= sizeof(*in4)) {
+		sc_out_printf(o, ", addr=\"%pI4\", port=%u", &in4->sin_addr,
+			      ntohs(in4->sin_port));
+	} else if (ss.ss_family == AF_INET6 && len >= sizeof(*in6)) {
+		sc_out_printf(o, ", addr=\"%pI6c\", port=%u", &in6->sin6_addr,
+			      ntohs(in6->sin6_port));
+	} else if (ss.ss_family == AF_UNIX && len > sizeof(un->sun_family)) {
+		plen = len - sizeof(un->sun_family);
+		/* an abstract name starts with NUL and is not NUL-terminated */
+		if (un->sun_path[0])
+			plen = strnlen(un->sun_path, plen);
+		sc_out_printf(o, ", path=");
+		sc_out_quoted(o, un->sun_path, plen, false);
+	}
+	sc_out_printf(o, "}");
+}
+
+static inline void sc_render_rlim(struct sc_out *o, u64 v)
+{
+	if (v == RLIM_INFINITY)
+		sc_out_printf(o, "RLIM_INFINITY");
+	else
+		sc_out_printf(o, "%llu", v);
+}
+
+static inline void sc_render_struct(struct sc_out *o, u8 kind,
+				    const struct sc_capture *cap, bool compat)
+{
+	union {
+		int fds[2];
+		u32 id;
+		u32 rlim32[2];
+		struct rlimit rlim;
+		struct clone_args clone;
+		struct open_how how;
+		struct __user_cap_header_struct caph;
+		struct __user_cap_data_struct capd[2];
+		u32 uring[6];
+	} u = {};
+
+	memcpy(&u, cap->data, min_t(u32, cap->len, sizeof(u)));
+	switch (kind) {
+	case SK_FDPAIR:
+		sc_out_printf(o, "[%d, %d]", u.fds[0], u.fds[1]);
+		break;
+	case SK_ID_OUT:
+		sc_out_printf(o, "[%u]", u.id);
+		break;
+	case SK_RLIMIT:
+	case SK_RLIMIT_OUT:
+		sc_out_printf(o, "{rlim_cur=");
+		sc_render_rlim(o, compat ? (u.rlim32[0] == U32_MAX ?
+				RLIM_INFINITY : u.rlim32[0]) : u.rlim.rlim_cur);
+		sc_out_printf(o, ", rlim_max=");
+		sc_render_rlim(o, compat ? (u.rlim32[1] == U32_MAX ?
+				RLIM_INFINITY : u.rlim32[1]) : u.rlim.rlim_max);
+		sc_out_printf(o, "}");
+		break;
+	case SK_CLONE_ARGS:
+		sc_out_printf(o, "{flags=");
+		sc_render_flags(o, &sym_clone, u.clone.flags);
+		sc_out_printf(o, ", exit_signal=");
+		sc_render_enum(o, &sym_signal, u.clone.exit_signal);
+		sc_out_printf(o, ", stack=0x%llx, stack_size=%llu}",
+			      u.clone.stack, u.clone.stack_size);
+		break;
+	case SK_OPEN_HOW:
+		sc_out_printf(o, "{flags=");
+		sc_render_flags(o, &sym_open, u.how.flags);
+		sc_out_printf(o, ", mode=0%llo, resolve=", u.how.mode);
+		sc_render_flags(o, &sym_resolve, u.how.resolve);
+		sc_out_printf(o, "}");
+		break;
+	case SK_CAP_HEADER:
+		sc_out_printf(o, "{version=");
+		sc_render_enum(o, &sym_capver, u.caph.version);
+		sc_out_printf(o, ", pid=%d}", u.caph.pid);
+		break;
+	case SK_CAP_DATA:
+		sc_out_printf(o,
+			      "{effective=0x%llx, permitted=0x%llx, inheritable=0x%llx}",
+			      u.capd[0].effective | (u64)u.capd[1].effective << 32,
+			      u.capd[0].permitted | (u64)u.capd[1].permitted << 32,
+			      u.capd[0].inheritable |
+			      (u64)u.capd[1].inheritable << 32);
+		break;
+	case SK_URING_PARAMS:
+		sc_out_printf(o, "{sq_entries=%u, cq_entries=%u, flags=",
+			      u.uring[0], u.uring[1]);
+		sc_render_flags(o, &sym_uring_setup, u.uring[2]);
+		sc_out_printf(o, ", features=0x%x}", u.uring[5]);
+		break;
+	case SK_TIMESPEC:
+	case SK_TIMESPEC_INOUT:
+		sc_render_timespec(o, cap, compat);
+		break;
+	case SK_SOCKADDR:
+	case SK_SOCKADDR_OUT:
+		sc_render_sockaddr(o, cap);
+		break;
+	}
+}
+
 /*
- * Prints argument value @v of @kind, using @cap when it was captured. A
- * 32-bit caller's registers hold 32-bit values: longs are sign-extended.
+ * Prints argument value @v of @kind, using @cap when it was captured and
+ * @sym for flag and enum kinds. A 32-bit caller's registers hold 32-bit
+ * values: longs are sign-extended.
  */
 static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
-				 const struct sc_capture *cap, bool compat)
+				 const struct sc_capture *cap,
+				 const struct sc_symtab *sym, bool compat)
 {
-
 	switch (kind) {
 	case SK_INT:
 	case SK_FD:
 		sc_out_printf(o, "%d", (int)v);
-		break;
+		return;
 	case SK_DIRFD:
 		if ((int)v == AT_FDCWD)
 			sc_out_printf(o, "AT_FDCWD");
 		else
 			sc_out_printf(o, "%d", (int)v);
-		break;
+		return;
+	case SK_UID:
+		sc_out_printf(o, (int)v == -1 ? "%d" : "%u", (u32)v);
+		return;
 	case SK_UINT:
 		sc_out_printf(o, "%u", (unsigned int)v);
-		break;
+		return;
 	case SK_LONG:
 		sc_out_printf(o, "%lld", compat ? (long long)(s32)v : (long long)v);
-		break;
+		return;
 	case SK_ULONG:
 		sc_out_printf(o, "%llu", v);
-		break;
+		return;
 	case SK_HEX:
 		sc_out_printf(o, "0x%llx", v);
-		break;
+		return;
 	case SK_OCT:
 		sc_out_printf(o, "0%llo", v);
-		break;
+		return;
+	case SK_FLAGS:
+		sc_render_flags(o, sym, (u32)v);
+		return;
+	case SK_ENUM:
+		sc_render_enum(o, sym, (s32)v);
+		return;
+	case SK_CLONE_FLAGS:
+		sc_render_clone_flags(o, v);
+		return;
+	}
+	/* the remaining kinds show user memory, or the pointer without it */
+	if (!cap) {
+		sc_render_pointer(o, v);
+		return;
+	}
+	switch (kind) {
 	case SK_STR:
 	case SK_STR_OUT:
 	case SK_STR_ENTRY:
 	case SK_BUF_IN:
 	case SK_BUF_RET:
-		if (cap)
-			sc_out_quoted(o, cap->data, cap->len,
-				      cap->flags & SC_CAPF_CUT);
-		else
-			sc_render_pointer(o, v);
+		sc_out_quoted(o, cap->data, cap->len, cap->flags & SC_CAPF_CUT);
 		break;
 	case SK_ARGV:
-		if (cap)
-			sc_render_argv(o, cap);
-		else
-			sc_render_pointer(o, v);
-		break;
-	case SK_TIMESPEC:
-	case SK_TIMESPEC_INOUT:
-		sc_render_timespec(o, v, cap, compat);
+		sc_render_argv(o, cap);
 		break;
 	default:
-		sc_render_pointer(o, v);
+		sc_render_struct(o, kind, cap, compat);
 	}
 }
 

@@ -34,10 +34,16 @@ static const char *const compat_names[1];
 
 /* --- argument descriptions --- */
 
-#define A(kind, field) { SK_##kind, #field }
+#include "symbols.h"
+
+/* A: a plain kind; F: flags and E: enum values named by a symbol table */
+#define A(kind, field) { SK_##kind, #field, NULL }
+#define F(table, field) { SK_FLAGS, #field, &sym_##table }
+#define E(table, field) { SK_ENUM, #field, &sym_##table }
 struct sc_arg_spec {
 	u8 kind;
 	const char *name;
+	const struct sc_symtab *sym;
 };
 
 struct sc_spec {
@@ -65,6 +71,7 @@ static void desc_from_spec(struct sc_desc *d, const struct sc_spec *spec)
 	for (i = 0; i < SC_MAX_ARGS && spec->args[i].kind != SK_NONE; i++) {
 		d->kinds[i] = spec->args[i].kind;
 		d->names[i] = spec->args[i].name;
+		d->syms[i] = spec->args[i].sym;
 	}
 	d->nargs = i;
 	d->decoded = true;
@@ -193,6 +200,16 @@ int __init sc_table_init(void)
 #define SC_ARCH "unknown"
 #define SC_COMPAT_ABI "compat"
 #endif
+
+const char *sc_arch_name(void)
+{
+	return SC_ARCH;
+}
+
+const char *sc_compat_abi_name(void)
+{
+	return SC_COMPAT_ABI;
+}
 
 struct sc_elf_header {
 	char magic[8];
