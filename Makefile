@@ -1,8 +1,12 @@
-# mysysdig: `make` builds my_sysdig.ko for the running kernel,
-# `make KDIR=<kernel headers>` for another one.
+# mysysdig
+#   make                    build my_sysdig.ko for the running kernel
+#   make KDIR=<headers>     ... for another kernel
+#   make demo               boot a VM, trace a web server under load, print the summary
+#   make test               the whole test suite (unit + VM tests), installing what it needs
 KDIR ?= /lib/modules/$(shell uname -r)/build
+PYTHON ?= python3
 
-.PHONY: all modules clean demo test lint setup
+.PHONY: all modules clean setup demo test lint
 
 all: modules
 
@@ -11,3 +15,16 @@ modules:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(PYTHON) -m scripts.demo
+
+lint:
+	$(PYTHON) -m ruff check mysysdig scripts tests
+	$(PYTHON) -m ruff format --check mysysdig scripts tests
+
+test: setup lint
+	$(PYTHON) -m pytest -q -ra
