@@ -6,6 +6,7 @@
 #   @compat   `cpp -dM` of the 32-bit ABI's header; $1 is its macro prefix
 #             (__NR_ia32_ on x86, __NR_ on arm64's asm/unistd32.h)
 #   @decoded  handlers-table.h preprocessed so each entry reads `@SC <name>`
+#   @decoded_compat  the same for handlers-compat.h (32-bit only entries)
 # and writes, sorted by name:
 #   NATIVE_NAME(name, decoded)      number from the __NR_<name> macro
 #   COMPAT_NAME(name, nr, decoded)  number as the header defines it
@@ -16,7 +17,9 @@ awk -v cp="$compat_prefix" '
 /^@native$/ { sec = "native"; next }
 /^@compat$/ { sec = "compat"; next }
 /^@decoded$/ { sec = "decoded"; next }
+/^@decoded_compat$/ { sec = "decoded_compat"; next }
 sec == "decoded" && $1 == "@SC" { decoded[$2] = 1; next }
+sec == "decoded_compat" && $1 == "@SC" { decoded_compat[$2] = 1; next }
 sec == "native" && $1 == "#define" && $2 ~ /^__NR_[a-z0-9_]+$/ {
 	short = substr($2, 6)
 	if (short !~ /^(syscalls|x32_|ia32_|compat_|arch_specific_syscall$|syscall_max$)/)
@@ -32,5 +35,6 @@ END {
 	for (n in native)
 		printf "NATIVE_NAME(%s, %d)\n", n, (n in decoded)
 	for (n in compat)
-		printf "COMPAT_NAME(%s, %s, %d)\n", n, compat[n], (n in decoded)
+		printf "COMPAT_NAME(%s, %s, %d)\n", n, compat[n],
+		       (n in decoded) || (n in decoded_compat)
 }' | LC_ALL=C sort

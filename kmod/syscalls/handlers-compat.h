@@ -11,3 +11,6 @@ SC(clone,	A(CLONE_FLAGS, clone_flags), A(PTR, newsp),
 		A(PTR, parent_tidptr), A(HEX, tls), A(PTR, child_tidptr))
 /* ia32's mmap is old_mmap(struct mmap_arg_struct *); AArch32 has only mmap2. */
 SC(mmap,	A(PTR, arg))
+/* mmap2 exists only in 32-bit ABIs: its offset is in pages. */
+SC(mmap2,	A(PTR, addr), A(ULONG, len), F(prot, prot), F(mmap, flags),
+		A(FD, fd), A(ULONG, pgoff))

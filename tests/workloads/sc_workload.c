@@ -67,8 +67,13 @@ static int stage2(void)
 	pfd.events = POLLOUT;
 	syscall(SYS_ppoll, &pfd, 1, &pto, NULL, 8);
 
+#ifdef SYS_mmap2	/* 32-bit ABIs: their SYS_mmap is absent or old_mmap */
+	map = (void *)syscall(SYS_mmap2, NULL, 8192, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#else
 	map = (void *)syscall(SYS_mmap, NULL, 8192, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#endif
 	syscall(SYS_munmap, map, 8192);
 
 	syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
