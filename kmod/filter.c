@@ -366,6 +366,30 @@ static int set_path(const char *val, const struct kernel_param *kp)
 	return param_set_charp(val, kp);
 }
 
+bool sc_format_binary;
+
+static int set_format(const char *val, const struct kernel_param *kp)
+{
+	if (sysfs_streq(val, "text")) {
+		sc_format_binary = false;
+	} else if (sysfs_streq(val, "binary")) {
+		sc_format_binary = true;
+	} else {
+		pr_err(MY_SYSDIG ": format='%s' must be text or binary\n", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_format(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", sc_format_binary ? "binary" : "text");
+}
+
+static const struct kernel_param_ops format_ops = {
+	.set = set_format, .get = get_format,
+};
+
 static const struct kernel_param_ops snaplen_ops = {
 	.set = set_snaplen, .get = param_get_uint,
 };
@@ -382,6 +406,8 @@ static const struct kernel_param_ops path_ops = {
 	.set = set_path, .get = param_get_charp, .free = param_free_charp,
 };
 
+module_param_cb(format, &format_ops, &sc_format_binary, 0444);
+MODULE_PARM_DESC(format, "record file format: text (default, one line per call) or binary (compact blocks, see docs/record-format.md)");
 module_param_cb(snaplen, &snaplen_ops, &sc_snaplen, 0644);
 MODULE_PARM_DESC(snaplen, "bytes kept of each captured string or buffer (default 64, max 4096)");
 module_param_cb(max_size, &max_size_ops, &sc_max_size, 0644);

@@ -31,6 +31,7 @@ extern unsigned int sc_flush_ms;
 extern unsigned long sc_max_size;
 extern unsigned int sc_ring_kb;
 extern char *sc_path;
+extern bool sc_format_binary;
 
 bool sc_task_selected(const struct sc_filter *f, struct task_struct *t);
 bool sc_syscall_selected(const struct sc_filter *f, bool compat, long nr);
@@ -152,6 +153,19 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		     s64 real_offset);
 size_t sc_render_bound(void);
 void sc_render_header(struct sc_out *o);
+void sc_render_tables(struct sc_out *o);
+
+/* --- binary.c: the binary format's encoder (binfmt.h) --- */
+int sc_bin_init(void);
+void sc_bin_exit(void);
+bool sc_bin_has_room(u32 ev_len);
+void sc_bin_add_event(const struct sc_event *ev, s64 real_offset);
+void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts);
+u32 sc_bin_block_size(void);
+u32 sc_bin_block_syscalls(void);
+u32 sc_bin_discard(void);
+void sc_bin_emit_block(struct sc_out *o);
+void sc_bin_file_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */

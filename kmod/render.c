@@ -54,6 +54,69 @@ void sc_render_header(struct sc_out *o)
 	}
 }
 
+static const char *const kind_names[] = {
+	[SK_INT] = "INT", [SK_UINT] = "UINT", [SK_LONG] = "LONG",
+	[SK_ULONG] = "ULONG", [SK_HEX] = "HEX", [SK_PTR] = "PTR",
+	[SK_OCT] = "OCT", [SK_FD] = "FD", [SK_DIRFD] = "DIRFD",
+	[SK_STR] = "STR", [SK_STR_OUT] = "STR_OUT",
+	[SK_STR_ENTRY] = "STR_ENTRY", [SK_ARGV] = "ARGV",
+	[SK_BUF_IN] = "BUF_IN", [SK_BUF_RET] = "BUF_RET",
+	[SK_TIMESPEC] = "TIMESPEC", [SK_TIMESPEC_INOUT] = "TIMESPEC_INOUT",
+	[SK_FLAGS] = "FLAGS", [SK_ENUM] = "ENUM",
+	[SK_CLONE_FLAGS] = "CLONE_FLAGS", [SK_UID] = "UID",
+	[SK_SOCKADDR] = "SOCKADDR", [SK_SOCKADDR_OUT] = "SOCKADDR_OUT",
+	[SK_FDPAIR] = "FDPAIR", [SK_ID_OUT] = "ID_OUT",
+	[SK_RLIMIT] = "RLIMIT", [SK_RLIMIT_OUT] = "RLIMIT_OUT",
+	[SK_CLONE_ARGS] = "CLONE_ARGS", [SK_OPEN_HOW] = "OPEN_HOW",
+	[SK_CAP_HEADER] = "CAP_HEADER", [SK_CAP_DATA] = "CAP_DATA",
+	[SK_URING_PARAMS] = "URING_PARAMS",
+};
+
+/*
+ * Binary files carry numbers only, so their header also says what the
+ * numbers mean: how each symbol table names a value (entries in matching
+ * order, with masks, and the name of 0), every syscall name, and the
+ * argument kinds of every decoded syscall (see docs/record-format.md).
+ */
+void sc_render_tables(struct sc_out *o)
+{
+	int compat, i;
+	unsigned int nr, t;
+
+	for (t = 0; t < sc_nr_symtabs; t++) {
+		const struct sc_symtab *tab = sc_all_symtabs[t];
+
+		sc_out_printf(o, "#render %s %s", tab->name, tab->zero ?: "-");
+		for (i = 0; i < tab->count; i++)
+			sc_out_printf(o, " %s=0x%llx/0x%llx", tab->syms[i].name,
+				      tab->syms[i].value, tab->syms[i].mask);
+		sc_out_printf(o, "\n");
+	}
+
+	for (compat = 0; compat <= IS_ENABLED(CONFIG_COMPAT); compat++) {
+		sc_out_printf(o, "#names %d", compat ? 32 : 64);
+		for (nr = 0; nr < sc_table_size(compat); nr++)
+			if (sc_name(compat, nr))
+				sc_out_printf(o, " %u=%s", nr, sc_name(compat, nr));
+		sc_out_printf(o, "\n");
+	}
+	for (compat = 0; compat <= IS_ENABLED(CONFIG_COMPAT); compat++) {
+		for (nr = 0; nr < sc_table_size(compat); nr++) {
+			const struct sc_desc *d = sc_desc_of(compat, nr);
+
+			if (!d)
+				continue;
+			sc_out_printf(o, "#desc %d %u", compat ? 32 : 64, nr);
+			for (i = 0; i < d->nargs; i++)
+				sc_out_printf(o, " %s:%s%s%s", d->names[i],
+					      kind_names[d->kinds[i]],
+					      d->syms[i] ? ":" : "",
+					      d->syms[i] ? d->syms[i]->name : "");
+			sc_out_printf(o, "\n");
+		}
+	}
+}
+
 static const struct sc_capture *capture_of(const struct sc_event *ev, int arg)
 {
 	const struct sc_capture *cap = sc_first_capture(ev);

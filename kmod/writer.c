@@ -25,7 +25,7 @@
 static struct task_struct *writer_task;
 static struct file *record_file;
 static struct sc_out out;
-static u64 *heads;		/* per CPU, snapshot of one drain */
+static u64 *ring_heads;		/* per CPU, snapshot of one drain */
 static bool cap_reached;
 
 /* Bytes the file may still take, or U64_MAX without a cap. */
@@ -82,6 +82,39 @@ static s64 real_offset(void)
 	return ktime_get_real_ns() - ktime_get_ns();
 }
 
+/* Room kept for the cap marker line. */
+#define CAP_MARKER_ROOM 64
+
+/*
+ * Writes the binary block built so far, unless the size cap is reached:
+ * then its records are dropped and counted, and one drop record says so.
+ */
+static void bin_flush_block(void)
+{
+	u32 size = sc_bin_block_size();
+	u64 room;
+	u32 n;
+
+	if (!size)
+		return;
+	if (out.size - out.len < size)
+		flush_out();
+	room = room_left();
+	if (room == U64_MAX || size + CAP_MARKER_ROOM <= room) {
+		cap_reached = false;
+		atomic64_add(sc_bin_block_syscalls(), &sc_stats.written);
+		sc_bin_emit_block(&out);
+		return;
+	}
+	n = sc_bin_discard();
+	atomic64_add(n, &sc_stats.dropped_cap);
+	if (!cap_reached && n && room >= CAP_MARKER_ROOM) {
+		cap_reached = true;
+		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
+		sc_bin_emit_block(&out);
+	}
+}
+
 static void report_ring_drops(int cpu)
 {
 	struct sc_ring *r = sc_ring_of(cpu);
@@ -92,13 +125,16 @@ static void report_ring_drops(int cpu)
 		return;
 	r->dropped_seen = dropped;
 	atomic64_add(n, &sc_stats.dropped_ring);
+	if (sc_format_binary) {
+		if (!sc_bin_has_room(0))
+			bin_flush_block();
+		sc_bin_add_drop(1, cpu, n, ktime_get_real_ns());
+		return;
+	}
 	ensure_room();
 	sc_out_printf(&out, "drop=%llu, reason=ring, cpu=%d, ts=%lld\n", n, cpu,
 		      ktime_get_real_ns());
 }
-
-/* Room kept for the cap marker line. */
-#define CAP_MARKER_ROOM 64
 
 /*
  * Appends one event, unless the size cap is reached. A file that shrank
@@ -136,18 +172,22 @@ static void drain(bool final)
 	int cpu;
 
 	/* a new file, or one its reader truncated, starts with the header */
-	if (!i_size_read(file_inode(record_file)))
-		sc_render_header(&out);
+	if (!i_size_read(file_inode(record_file)) && !out.len) {
+		if (sc_format_binary)
+			sc_bin_file_header(&out);
+		else
+			sc_render_header(&out);
+	}
 
 	for_each_possible_cpu(cpu)
-		heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
+		ring_heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
 
 	for (;;) {
 		struct sc_event *best = NULL, *ev;
 		int best_cpu = -1;
 
 		for_each_possible_cpu(cpu) {
-			ev = sc_ring_peek(sc_ring_of(cpu), heads[cpu]);
+			ev = sc_ring_peek(sc_ring_of(cpu), ring_heads[cpu]);
 			if (ev && ev->exit_ns < limit &&
 			    (!best || ev->exit_ns < best->exit_ns)) {
 				best = ev;
@@ -156,13 +196,20 @@ static void drain(bool final)
 		}
 		if (!best)
 			break;
-		emit(best, offset);
+		if (sc_format_binary) {
+			if (!sc_bin_has_room(best->len))
+				bin_flush_block();
+			sc_bin_add_event(best, offset);
+		} else {
+			emit(best, offset);
+		}
 		sc_ring_consume(sc_ring_of(best_cpu), best);
 	}
 	for_each_possible_cpu(cpu) {
 		sc_ring_release(sc_ring_of(cpu));
 		report_ring_drops(cpu);
 	}
+	bin_flush_block();
 	if (out.len)
 		flush_out();
 }
@@ -181,13 +228,18 @@ int sc_writer_start(void)
 {
 	int err;
 
-	heads = kcalloc(nr_cpu_ids, sizeof(*heads), GFP_KERNEL);
+	ring_heads = kcalloc(nr_cpu_ids, sizeof(*ring_heads), GFP_KERNEL);
 	out.size = OUT_SIZE;
 	out.len = 0;
 	out.buf = vmalloc(out.size);
-	if (!heads || !out.buf) {
+	if (!ring_heads || !out.buf) {
 		err = -ENOMEM;
 		goto fail;
+	}
+	if (sc_format_binary) {
+		err = sc_bin_init();
+		if (err)
+			goto fail;
 	}
 	record_file = filp_open(sc_path, O_WRONLY | O_CREAT | O_TRUNC |
 				O_APPEND | O_LARGEFILE, 0600);
@@ -206,8 +258,9 @@ int sc_writer_start(void)
 	}
 	return 0;
 fail:
+	sc_bin_exit();
 	vfree(out.buf);
-	kfree(heads);
+	kfree(ring_heads);
 	return err;
 }
 
@@ -217,6 +270,7 @@ void sc_writer_stop(void)
 	kthread_stop(writer_task);
 	drain(true);
 	filp_close(record_file, NULL);
+	sc_bin_exit();
 	vfree(out.buf);
-	kfree(heads);
+	kfree(ring_heads);
 }

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Encoder of the binary format (binfmt.h), run by the writer thread on the
+ * same ring events that text mode renders: one capture path, two
+ * renderings. Records gather into a block (heads here, variable parts
+ * there) until the writer ends its drain or a buffer fills.
+ */
+#include <linux/vmalloc.h>
+#include <linux/crc32.h>
+#include <linux/string.h>
+#include "my_sysdig.h"
+#include "binfmt.h"
+
+/* a whole block must fit in the writer's 1 MiB output buffer */
+#define BLOCK_HEADS 4096
+#define BLOCK_VAR (512 * 1024)
+#define THREAD_SLOTS 1024
+
+static struct sc_bin_head *heads;
+static char *var;
+static u32 nheads, nsyscalls;
+static u32 var_len;
+
+/* tid -> what the reader was last told about it, so comm goes out once */
+static struct {
+	pid_t tid;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+} threads[THREAD_SLOTS];
+
+int sc_bin_init(void)
+{
+	heads = vmalloc(BLOCK_HEADS * sizeof(*heads));
+	var = vmalloc(BLOCK_VAR);
+	if (!heads || !var) {
+		sc_bin_exit();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void sc_bin_exit(void)
+{
+	vfree(heads);
+	vfree(var);
+	heads = NULL;
+	var = NULL;
+}
+
+/* Whether one more event of @ev_len bytes surely fits in this block. */
+bool sc_bin_has_room(u32 ev_len)
+{
+	/* a thread record may come with it; varints take at most 10 bytes */
+	return nheads + 2 <= BLOCK_HEADS &&
+	       var_len + ev_len + SC_MAX_ARGS * 10 + TASK_COMM_LEN <= BLOCK_VAR;
+}
+
+static struct sc_bin_head *new_head(u8 type)
+{
+	struct sc_bin_head *h = &heads[nheads++];
+
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	return h;
+}
+
+static void put_varint(u64 v)
+{
+	while (v >= 0x80) {
+		var[var_len++] = (v & 0x7f) | 0x80;
+		v >>= 7;
+	}
+	var[var_len++] = v;
+}
+
+static void note_thread(const struct sc_event *ev, s64 ts)
+{
+	unsigned int slot = (u32)ev->tid % THREAD_SLOTS;
+	struct sc_bin_head *h;
+	size_t n;
+
+	if (threads[slot].tid == ev->tid && threads[slot].pid == ev->pid &&
+	    !memcmp(threads[slot].comm, ev->comm, TASK_COMM_LEN))
+		return;
+	threads[slot].tid = ev->tid;
+	threads[slot].pid = ev->pid;
+	memcpy(threads[slot].comm, ev->comm, TASK_COMM_LEN);
+
+	n = strnlen(ev->comm, TASK_COMM_LEN);
+	h = new_head(SC_BIN_THREAD);
+	h->ts = ts;
+	h->tid = ev->tid;
+	h->pid = ev->pid;
+	h->var_len = n;
+	memcpy(var + var_len, ev->comm, n);
+	var_len += n;
+}
+
+/* Call sc_bin_has_room(ev->len) first. */
+void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
+{
+	bool compat = ev->flags & SC_EVF_COMPAT;
+	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
+				     sc_desc_of(compat, ev->nr);
+	const struct sc_capture *cap = sc_first_capture(ev);
+	struct sc_bin_head *h;
+	u32 start, i;
+
+	note_thread(ev, ev->enter_ns + real_offset);
+	h = new_head(SC_BIN_SYSCALL);
+	h->ts = ev->enter_ns + real_offset;
+	h->lat = ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN) ? -1 :
+		 ev->exit_ns - ev->enter_ns;
+	h->res = ev->ret;
+	h->tid = ev->tid;
+	h->pid = ev->pid;
+	h->nr = ev->nr;
+	h->flags = ev->flags;
+	h->nargs = desc ? desc->nargs : 0;
+	h->ncap = ev->ncap;
+
+	start = var_len;
+	for (i = 0; i < h->nargs; i++) {
+		s64 v = ev->args[i];
+
+		put_varint(((u64)v << 1) ^ (u64)(v >> 63));
+	}
+	for (i = 0; i < ev->ncap; i++, cap = sc_next_capture(cap)) {
+		var[var_len++] = cap->arg;
+		var[var_len++] = cap->flags;
+		memcpy(var + var_len, &cap->len, sizeof(cap->len));
+		var_len += sizeof(cap->len);
+		memcpy(var + var_len, cap->data, cap->len);
+		var_len += cap->len;
+	}
+	h->var_len = var_len - start;
+	nsyscalls++;
+}
+
+void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts)
+{
+	struct sc_bin_head *h = new_head(SC_BIN_DROP);
+
+	h->ts = ts;
+	h->nr = reason;
+	h->tid = cpu;
+	h->res = count;
+}
+
+u32 sc_bin_block_size(void)
+{
+	return nheads ? sizeof(struct sc_bin_block_header) +
+			nheads * sizeof(*heads) + var_len : 0;
+}
+
+u32 sc_bin_block_syscalls(void)
+{
+	return nsyscalls;
+}
+
+/* Drops the block being built; returns how many syscall records it held. */
+u32 sc_bin_discard(void)
+{
+	u32 n = nsyscalls;
+
+	nheads = 0;
+	nsyscalls = 0;
+	var_len = 0;
+	return n;
+}
+
+/* Appends the block to @o (which must have room) and starts a new one. */
+void sc_bin_emit_block(struct sc_out *o)
+{
+	struct sc_bin_block_header bh = {
+		.magic = SC_BIN_BLOCK_MAGIC,
+		.count = nheads,
+		.var_bytes = var_len,
+	};
+	size_t hbytes = nheads * sizeof(*heads);
+
+	if (!nheads)
+		return;
+	bh.crc = crc32_le(~0, (void *)heads, hbytes);
+	bh.crc = crc32_le(bh.crc, var, var_len);
+	memcpy(o->buf + o->len, &bh, sizeof(bh));
+	o->len += sizeof(bh);
+	memcpy(o->buf + o->len, heads, hbytes);
+	o->len += hbytes;
+	memcpy(o->buf + o->len, var, var_len);
+	o->len += var_len;
+	sc_bin_discard();
+}
+
+/*
+ * The file header: the text header lines of the text format, and the two
+ * tables a reader needs to turn the numbers back into what text mode shows:
+ *   #names <abi> <nr>=<name> ...          one line per ABI
+ *   #desc <abi> <nr> <field>:<KIND>[:<symtab>] ...   one line per decoded call
+ */
+void sc_bin_file_header(struct sc_out *o)
+{
+	struct sc_bin_file_header fh = {
+		.magic = SC_BIN_MAGIC,
+		.byte_order = SC_BIN_BYTE_ORDER,
+		.version = SC_BIN_VERSION,
+	};
+	size_t at = o->len;
+
+	o->len += sizeof(fh);
+	sc_render_header(o);
+	sc_render_tables(o);
+	fh.text_len = o->len - at - sizeof(fh);
+	memcpy(o->buf + at, &fh, sizeof(fh));
+	memset(threads, 0, sizeof(threads));	/* a new file knows no thread */
+}

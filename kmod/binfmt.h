@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The binary record format (format=binary), documented for readers in
+ * docs/record-format.md. A file is a header followed by blocks; a block is
+ * an array of fixed-size record heads, which a reader can decode in bulk,
+ * and an area holding each record's variable part in the same order.
+ * All integers are in the writer's byte order, told by byte_order.
+ */
+#ifndef MY_SYSDIG_BINFMT_H
+#define MY_SYSDIG_BINFMT_H
+
+#include <linux/types.h>
+
+#define SC_BIN_MAGIC "MYSDBIN1"
+#define SC_BIN_BYTE_ORDER 0x01020304
+#define SC_BIN_VERSION 1
+#define SC_BIN_BLOCK_MAGIC 0x4b4c4253	/* "SBLK" read little-endian */
+
+struct sc_bin_file_header {
+	char magic[8];
+	u32 byte_order;
+	u32 version;
+	u32 text_len;	/* header text that follows: see sc_render_bin_text */
+	u32 reserved;
+} __packed;
+
+struct sc_bin_block_header {
+	u32 magic;
+	u32 count;	/* record heads that follow */
+	u32 var_bytes;	/* then this many bytes of variable parts */
+	u32 crc;	/* crc32_le(~0) over the heads and the variable area */
+} __packed;
+
+enum sc_bin_type {
+	SC_BIN_SYSCALL = 1,
+	SC_BIN_THREAD = 2,	/* tid's pid and comm (var: comm bytes) */
+	SC_BIN_DROP = 3,	/* res records lost; nr: 1 ring (tid: cpu), 2 cap */
+};
+
+/*
+ * One record's fixed part. Variable part of a syscall: `nargs` argument
+ * values as zigzag LEB128 varints, then `ncap` captures, each
+ * u8 arg, u8 flags, u16 len, len bytes.
+ */
+struct sc_bin_head {
+	s64 ts;		/* wall-clock ns at entry */
+	s64 lat;	/* ns from entry to exit, -1 when unknown */
+	s64 res;
+	u32 tid;
+	u32 pid;
+	u16 nr;
+	u8 type;
+	u8 flags;	/* enum sc_event_flags */
+	u16 var_len;
+	u8 nargs;
+	u8 ncap;
+} __packed;
+
+#endif
