@@ -3,14 +3,16 @@
 The names exported here are the stable API; the submodules may be reorganised.
 
 Streaming (no pandas): `iter_events(path)` yields `Record` and `Marker` objects, `iter_records(path)` only
-the records, `parse_lines`/`parse_text` do the same for lines already in memory. Tables:
+the records, `parse_lines`/`parse_text` do the same for lines already in memory. The file's
+header (architecture, kernel release, snaplen and the symbol tables of flag names) arrives as a `Header`
+event; `mysysdig.symbols` turns symbolic values such as `O_WRONLY|O_CREAT` back into numbers with it. Tables:
 `read_records(path)` gives a DataFrame with the columns of `mysysdig.schema`, and `top_syscalls` counts it.
 Bad lines are never fatal: pass an `on_error` callback (an `ErrorCollector`, for instance) to see them.
 """
 
 from mysysdig.decode.escapes import unescape_bytes
 from mysysdig.decode.text import ErrorCollector, LineError, parse_line, parse_lines, parse_text
-from mysysdig.model import Marker, ParseError, Record, Symbol
+from mysysdig.model import Header, Marker, ParseError, Record, Symbol
 from mysysdig.records import iter_events, iter_frames, iter_records, read_records, records_frame
 from mysysdig.schema import COLUMNS, DTYPES, errno_name
 from mysysdig.stats import count_syscalls, rank_syscalls, top_syscalls
@@ -19,6 +21,7 @@ __all__ = [
     "COLUMNS",
     "DTYPES",
     "ErrorCollector",
+    "Header",
     "LineError",
     "Marker",
     "ParseError",

@@ -16,11 +16,19 @@ from typing import Any, TextIO
 
 import click
 
-from mysysdig.model import Marker, ParseError, Record
+from mysysdig.model import Header, Marker, ParseError, Record
 from mysysdig.records import iter_events, iter_frames
-from mysysdig.render import format_marker, format_record, marker_json, record_json
+from mysysdig.render import (
+    format_header,
+    format_marker,
+    format_record,
+    header_json,
+    marker_json,
+    record_json,
+)
 from mysysdig.source import display_name
 from mysysdig.stats import count_syscalls, rank_syscalls
+from mysysdig.symbols import SymbolResolver
 
 #: Exit status when the input had lines but not one of them could be parsed (likely not a record file).
 EXIT_NOTHING_PARSED = 1
@@ -132,8 +140,13 @@ def parse_command(file: str, fmt: str) -> None:
       lat_ns are null when absent. args maps argument names to numbers,
       strings, null, lists or objects; the captured buffer is args.data, kept
       in the record's escaped form (\\n, \\t, \\xHH ...) so binary data stays
-      printable. A drop marker: {"marker": "drop", "drop", "reason", "cpu"
-      (ring only), "ts"}.
+      printable. Flags and enums appear in args as the module wrote them
+      ("O_WRONLY|O_CREAT"); "raw" maps each such argument to its number,
+      taken from the symbol tables of the file's header ({"flags": 577}),
+      and is left out when no argument is symbolic. A drop marker:
+      {"marker": "drop", "drop", "reason", "cpu" (ring only), "ts"}. The
+      file's header: {"header": "mysysdig record", "version", "arch",
+      "compat", "release", "snaplen", "tables": {TABLE: {NAME: value}}}.
 
     \b
     EXAMPLES
@@ -141,27 +154,56 @@ def parse_command(file: str, fmt: str) -> None:
       mysysdig parse --format json record | jq 'select(.res < 0)'
     """
     reporter = BadLineReporter(display_name(file))
+    resolver = SymbolResolver()
     render: Callable[[Any], str]
     if fmt == "json":
 
-        def render(event: Record | Marker) -> str:
-            obj = record_json(event) if type(event) is Record else marker_json(event)
-            return json.dumps(obj)
+        def render(event: Record | Marker | Header) -> str:
+            if type(event) is Record:
+                return json.dumps(record_json(event, resolver.raw(event.args)))
+            if type(event) is Marker:
+                return json.dumps(marker_json(event))
+            return json.dumps(header_json(event))
 
     else:
 
-        def render(event: Record | Marker) -> str:
-            return format_record(event) if type(event) is Record else format_marker(event)
+        def render(event: Record | Marker | Header) -> str:
+            if type(event) is Record:
+                return format_record(event)
+            if type(event) is Marker:
+                return format_marker(event)
+            return format_header(event)
 
     out: TextIO = click.get_text_stream("stdout")
     parsed = 0
     with _quiet_broken_pipe():
         for event in iter_events(file, reporter):
+            if type(event) is Header:
+                resolver.use(event)
             out.write(render(event))
             out.write("\n")
             parsed += 1
         out.flush()
+    _warn_unresolved(reporter.name, resolver)
     _finish(reporter, parsed)
+
+
+def _warn_unresolved(name: str, resolver: SymbolResolver) -> None:
+    """Say once, not per record, why some symbolic values have no raw number."""
+    if resolver.missing_header:
+        click.echo(
+            f"mysysdig: {name}: {resolver.missing_header} symbolic values have no raw number: "
+            "no '# mysysdig record' header line came before them",
+            err=True,
+        )
+    if resolver.unknown:
+        names = ", ".join(sorted(resolver.unknown))
+        total = sum(resolver.unknown.values())
+        click.echo(
+            f"mysysdig: {name}: {total} symbolic values have no raw number: "
+            f"not in the header's symbol tables: {names}",
+            err=True,
+        )
 
 
 @main.command("stats", epilog=EXIT_STATUS_HELP)

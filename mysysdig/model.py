@@ -79,6 +79,34 @@ class Marker:
         return "drop"
 
 
+@dataclass(slots=True)
+class Header:
+    """The header the module writes at the top of the record file, and again after each truncation.
+
+    It says where the records come from (`arch`, `compat`, kernel `release`, `snaplen`) and carries the
+    symbol tables the module used to print flag and enum arguments by name, so a reader on another machine
+    or architecture can turn `O_WRONLY|O_CREAT` back into the number the program passed (see
+    `mysysdig.symbols`). `tables` keeps each table (`open`, `mmap`, `signal`, ...) apart because some
+    questions are about one table only; `symbols` is all of them merged (names are unique across tables).
+    `fields` holds every key=value of the header line, including keys this reader does not know yet.
+    """
+
+    version: int
+    arch: str | None = None
+    compat: str | None = None
+    release: str | None = None
+    snaplen: int | None = None
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    symbols: dict[str, int] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    line_no: int = 0
+
+    @property
+    def kind(self) -> str:
+        """JSON output prints a header as `{"header": ...}`, next to records and `"marker"` objects."""
+        return "header"
+
+
 @dataclass(frozen=True, slots=True)
 class ParseError:
     """A line that could not be parsed; it is reported, skipped, and never stops the stream.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import pandas as pd
 
 from mysysdig.decode.text import ErrorHandler, Event, parse_lines
-from mysysdig.model import Marker, Record
+from mysysdig.model import Header, Marker, Record
 from mysysdig.schema import DTYPES, FRAME_COLUMNS
 from mysysdig.source import open_source
 
@@ -22,6 +22,7 @@ from mysysdig.source import open_source
 CHUNK_SIZE = 50_000
 
 MarkerHandler = Callable[[Marker], None]
+HeaderHandler = Callable[[Header], None]
 
 
 def iter_events(path: str | os.PathLike[str], on_error: ErrorHandler | None = None) -> Iterator[Event]:
@@ -31,7 +32,7 @@ def iter_events(path: str | os.PathLike[str], on_error: ErrorHandler | None = No
 
 
 def iter_records(path: str | os.PathLike[str], on_error: ErrorHandler | None = None) -> Iterator[Record]:
-    """Stream only the Records of a record file, skipping drop markers."""
+    """Stream only the Records of a record file, skipping drop markers and headers."""
     for event in iter_events(path, on_error):
         if type(event) is Record:
             yield event
@@ -59,12 +60,14 @@ def iter_frames(
     chunk_size: int = CHUNK_SIZE,
     on_marker: MarkerHandler | None = None,
     columns: Sequence[str] = FRAME_COLUMNS,
+    on_header: HeaderHandler | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Group a stream of events into DataFrames of at most `chunk_size` records.
 
-    Markers are not rows (they have none of the record columns); they go to `on_marker` instead so a
-    caller can total the drops. No empty frame is produced unless the input holds no record at all, in
-    which case one empty frame with the right columns is, so consumers always see the schema.
+    Markers and headers are not rows (they have none of the record columns); they go to `on_marker` and
+    `on_header` instead so a caller can total the drops or resolve symbols. No empty frame is produced
+    unless the input holds no record at all, in which case one empty frame with the right columns is, so
+    consumers always see the schema.
     """
     chunk: list[Record] = []
     produced = False
@@ -75,8 +78,11 @@ def iter_frames(
                 yield records_frame(chunk, columns)
                 produced = True
                 chunk = []
-        elif on_marker is not None:
-            on_marker(event)
+        elif type(event) is Marker:
+            if on_marker is not None:
+                on_marker(event)
+        elif on_header is not None:
+            on_header(event)
     if chunk or not produced:
         yield records_frame(chunk, columns)
 

@@ -1,9 +1,10 @@
 """How records and markers are shown: as JSON objects and as readable one-line text.
 
 JSON is the machine interface, so its keys are fixed (docs and tests rely on them): ts, pid, tid, comm,
-syscall, nr, abi, res, lat_ns, args, and `truncated` only when something was cut. The text form is for
-people and may change; it follows strace's habits (`name(args) = result <seconds>`) because that is what
-readers of syscall traces already know.
+syscall, nr, abi, res, lat_ns, args, `truncated` only when something was cut, and `raw` only when an
+argument was written symbolically (`args` shows what the record says, `raw` the number behind it). The
+text form is for people and may change; it follows strace's habits (`name(args) = result <seconds>`)
+because that is what readers of syscall traces already know.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Any
 
 from mysysdig.decode.escapes import escape_user_string
 from mysysdig.decode.values import FieldError, nested_fields
-from mysysdig.model import Marker, Record, Symbol
+from mysysdig.model import Header, Marker, Record, Symbol
 from mysysdig.schema import errno_name
 
 NS_PER_S = 1_000_000_000
 
 
-def record_json(record: Record) -> dict[str, Any]:
-    """The JSON object of a record; `args` includes the captured buffer as `data` (escaped text)."""
+def record_json(record: Record, raw: dict[str, int] | None = None) -> dict[str, Any]:
+    """The JSON object of a record; `args` includes the captured buffer as `data` (escaped text).
+
+    `raw` maps symbolically written arguments to their numbers (see `mysysdig.symbols.SymbolResolver`);
+    it is left out when empty so records without symbols keep their plain shape.
+    """
     obj: dict[str, Any] = {
         "ts": record.ts,
         "pid": record.pid,
@@ -36,7 +41,34 @@ def record_json(record: Record) -> dict[str, Any]:
     }
     if record.truncated:
         obj["truncated"] = list(record.truncated)
+    if raw:
+        obj["raw"] = raw
     return obj
+
+
+#: Header line fields shown with a type of their own; any other field is passed through as a string.
+_HEADER_KEYS = ("arch", "compat", "release", "snaplen")
+
+
+def header_json(header: Header) -> dict[str, Any]:
+    """The JSON object of a header: `"header": "mysysdig record"`, its fields, and the symbol tables."""
+    obj: dict[str, Any] = {"header": "mysysdig record", "version": header.version}
+    for key in _HEADER_KEYS:
+        obj[key] = getattr(header, key)
+    for key, value in header.fields.items():
+        obj.setdefault(key, value)
+    obj["tables"] = header.tables
+    return obj
+
+
+def format_header(header: Header) -> str:
+    """One readable line: where the recording comes from and how many symbols its tables hold."""
+    fields = " ".join(f"{k}={v}" for k, v in header.fields.items())
+    tables = len(header.tables)
+    return (
+        f"--- mysysdig record v{header.version} {fields} "
+        f"({len(header.symbols)} symbols in {tables} table{'' if tables == 1 else 's'}) ---"
+    )
 
 
 def marker_json(marker: Marker) -> dict[str, Any]:

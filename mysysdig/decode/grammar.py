@@ -60,6 +60,16 @@ SCALAR_FIELD = re.compile(
     re.ASCII,
 )
 
+#: The header line the module writes first, and again after each truncation of the file. Groups: version,
+#: the ` key=value` fields (values have no spaces: arch, compat, release, snaplen, and any later additions).
+HEADER = re.compile(r"# mysysdig record v([0-9]+)((?: [a-z_][a-z0-9_]*=[^ \n]*)*)\n?", re.ASCII)
+HEADER_FIELD = re.compile(r" ([a-z_][a-z0-9_]*)=([^ \n]*)", re.ASCII)
+
+#: A symbol table line after the header: `#sym open O_RDONLY=0x0 O_WRONLY=0x1 ...`. Groups: table name,
+#: the ` NAME=0xHEX` entries.
+SYMBOL_TABLE = re.compile(rf"#sym ([A-Za-z0-9_]+)((?: {NAME}=0x[0-9a-fA-F]+)*)\n?", re.ASCII)
+SYMBOL_ENTRY = re.compile(rf" ({NAME})=0x([0-9a-fA-F]+)", re.ASCII)
+
 # Pieces used only to explain why a line is bad.
 HEAD = re.compile(r"pid=(0|[1-9][0-9]*), ([A-Za-z0-9_]+)(?=, |\n|$)", re.ASCII)
 TAIL = re.compile(

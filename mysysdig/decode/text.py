@@ -18,6 +18,12 @@ Decoding decisions the format leaves to the reader:
 * A cut string (`"..."...`) yields the part that was captured; a list ending in `...` yields the captured
   elements. Either way the argument's name is added to `Record.truncated`.
 
+Lines starting with `#` are the file's header (`# mysysdig record v1 arch=...`) and the symbol tables that
+follow it (`#sym open O_RDONLY=0x0 ...`). They are gathered into one `Header` event, yielded when the next
+line that is not a header line arrives (or at the end), so a consumer sees a complete header before the
+records it applies to. The module writes the header again after the file was truncated; each copy is a new
+`Header`. Other `#` lines are comments reserved for later header kinds and are skipped without a report.
+
 Lines that do not follow the format - garbage, unknown markers, a last line without its newline, values
 of an unknown form - become `ParseError`s passed to the caller's `on_error` and are skipped; the stream
 goes on with the next line.
@@ -27,14 +33,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 from mysysdig.decode import grammar
 from mysysdig.decode.escapes import decode_user_string
 from mysysdig.decode.values import FieldError, convert_fields, nested_fields
-from mysysdig.model import Marker, ParseError, Record
+from mysysdig.model import Header, Marker, ParseError, Record
 
 ErrorHandler = Callable[[ParseError], None]
-Event = Record | Marker
+Event = Record | Marker | Header
 
 _RECORD_FULLMATCH = grammar.RECORD.fullmatch
 _MARKER_FULLMATCH = grammar.MARKER.fullmatch
@@ -94,6 +101,47 @@ def _marker(m: re.Match[str], line_no: int) -> Marker:
     return Marker(int(drop), ring or cap, int(ts), int(cpu) if cpu is not None else None, line_no)
 
 
+def _header(m: re.Match[str], line_no: int) -> Header:
+    fields = dict(grammar.HEADER_FIELD.findall(m.group(2)))
+    snaplen = fields.get("snaplen")
+    return Header(
+        version=int(m.group(1)),
+        arch=fields.get("arch"),
+        compat=fields.get("compat"),
+        release=fields.get("release"),
+        snaplen=int(snaplen) if snaplen is not None and snaplen.isdigit() else None,
+        fields=fields,
+        line_no=line_no,
+    )
+
+
+class _HeaderLine(NamedTuple):
+    """What one `#` line did: started a header, added a table to the pending one, or was bad."""
+
+    started: Header | None = None
+    error: str | None = None
+
+
+def _header_line(line: str, line_no: int, pending: Header | None) -> _HeaderLine:
+    """Apply one `#` line; a symbol table is added to `pending` in place."""
+    m = grammar.HEADER.fullmatch(line)
+    if m is not None:
+        return _HeaderLine(started=_header(m, line_no))
+    m = grammar.SYMBOL_TABLE.fullmatch(line)
+    if m is not None:
+        if pending is None:
+            return _HeaderLine(error="symbol table line without a '# mysysdig record' header line before it")
+        table = {name: int(value, 16) for name, value in grammar.SYMBOL_ENTRY.findall(m.group(2))}
+        pending.tables[m.group(1)] = table
+        pending.symbols.update(table)
+        return _HeaderLine()
+    if line.startswith("# mysysdig record"):
+        return _HeaderLine(error="malformed header line (want '# mysysdig record vN key=value ...')")
+    if line.startswith("#sym"):
+        return _HeaderLine(error="malformed symbol table line (want '#sym TABLE NAME=0xHEX ...')")
+    return _HeaderLine()
+
+
 def explain_bad_line(line: str) -> str:
     """Say why a line is neither a record nor a marker; runs only on bad lines, so it may be slow."""
     body = line[:-1] if line.endswith("\n") else line
@@ -132,7 +180,9 @@ def explain_bad_line(line: str) -> str:
 def parse_line(line: str, line_no: int = 0) -> Event:
     """Parse one line, with or without its trailing newline; raise `LineError` if it is bad.
 
-    Prefer `parse_lines` for files: only it can tell a cut-off last line from a complete one.
+    Prefer `parse_lines` for files: only it can tell a cut-off last line from a complete one, and only it
+    gathers a header line and its symbol tables into one `Header` (here a header line gives a `Header`
+    without symbols, and a symbol table line is an error).
     """
     m = _RECORD_FULLMATCH(line)
     if m is not None:
@@ -140,20 +190,36 @@ def parse_line(line: str, line_no: int = 0) -> Event:
     m = _MARKER_FULLMATCH(line)
     if m is not None:
         return _marker(m, line_no)
+    m = grammar.HEADER.fullmatch(line)
+    if m is not None:
+        return _header(m, line_no)
     raise LineError(explain_bad_line(line))
 
 
 def parse_lines(
     lines: Iterable[str], on_error: ErrorHandler | None = None, *, first_line_no: int = 1
 ) -> Iterator[Event]:
-    """Parse lines as read from a record file (each ending in "\\n") into Records and Markers.
+    """Parse lines as read from a record file (each ending in "\\n") into Records, Markers and Headers.
 
     Bad lines are passed to `on_error` (or silently dropped when it is None) and skipped, so one corrupt
     line never hides the rest of a trace. A line without its newline can only be the last one, cut off by
     a writer that had not finished or a copy that stopped early; it is reported as truncated even if its
     fields happen to parse, because its last number may be incomplete.
     """
-    for line_no, line in enumerate(lines, first_line_no):
+    return parse_numbered(enumerate(lines, first_line_no), on_error)
+
+
+def parse_numbered(lines: Iterable[tuple[int, str]], on_error: ErrorHandler | None = None) -> Iterator[Event]:
+    """`parse_lines` for (line number, line) pairs, which need not be consecutive.
+
+    The fast columnar reader (`mysysdig.decode.columns`) hands only its leftover lines here - headers,
+    markers and bad lines - with their own numbers, so both readers judge a line the same way.
+    """
+    pending: Header | None = None
+    for line_no, line in lines:
+        if pending is not None and line[:1] != "#":
+            yield pending
+            pending = None
         if line[-1:] == "\n":
             m = _RECORD_FULLMATCH(line)
             if m is not None:
@@ -169,10 +235,21 @@ def parse_lines(
             if m is not None:
                 yield _marker(m, line_no)
                 continue
+            if line[0] == "#":
+                done = _header_line(line, line_no, pending)
+                if done.started is not None:
+                    if pending is not None:
+                        yield pending
+                    pending = done.started
+                elif done.error is not None and on_error is not None:
+                    on_error(ParseError(line_no, done.error, line[:-1]))
+                continue
             if on_error is not None:
                 on_error(ParseError(line_no, explain_bad_line(line), line[:-1]))
         elif line and on_error is not None:
             on_error(ParseError(line_no, _TRUNCATED_LINE, line))
+    if pending is not None:
+        yield pending
 
 
 def parse_text(text: str, on_error: ErrorHandler | None = None) -> list[Event]:
