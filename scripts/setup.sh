@@ -2,21 +2,46 @@
 # Install everything the kernel-module tests need on a fresh Debian 12 machine.
 #
 # Idempotent: a second run only checks. Works unattended (CI=true, no stdin).
-# The host cannot load modules, so tests boot Debian's own kernel in QEMU; this
-# script fetches that kernel into .cache/kernels/<abi>/ and installs the
-# matching headers on the host so the module can be built against it.
-# The ABI (e.g. 6.1.0-56-amd64) is resolved from the apt metapackage, never
-# hard-coded, because Debian bumps it with every kernel update.
+# The host cannot load modules, so tests boot Debian's own kernels in QEMU.
+# Four targets (MYSYSDIG_TARGETS narrows them): x86_64 and arm64, each on
+# bookworm's kernel (6.1) and on the newest 6.12 from bookworm-backports that
+# has an image, headers, -common headers and a linux-kbuild all published.
+#
+# Kernel packages and the arm64 guest userland are fetched with apt-get
+# download through a private apt configuration under .cache/apt (sources,
+# lists and state of its own, amd64 + arm64), so the host's apt sources,
+# dpkg architectures and installed packages never change; each target is
+# unpacked with dpkg-deb -x into .cache/kernels/<abi>/. Versions and ABIs are
+# resolved from the package lists, never hard-coded. What was resolved is
+# written to .cache/targets/<target>.env for scripts/testbed; a target that
+# cannot be fetched gets an error= line there instead, so its VM tests fail
+# with the reason (the other targets are still set up).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MYSYSDIG_CACHE_DIR:-$ROOT/.cache}"
-FLAVOUR="${MYSYSDIG_KERNEL_FLAVOUR:-amd64}"
 LOG="$CACHE/setup.log"
+APT_DIR="$CACHE/apt"
+TARGETS="${MYSYSDIG_TARGETS:-x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12}"
+# Where 6.12 comes from. bookworm-security also carries a 6.12 series
+# (6.12.x-1~deb12u1); set this to bookworm-security to test that one instead.
+SUITE_6_12="${MYSYSDIG_SUITE_6_12:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-PACKAGES=(qemu-system-x86 busybox-static cpio strace kmod gcc make libc6-dev bc
-          flex bison libelf-dev)
+# Host packages. Cross compilers build the module for arm64 and the static
+# workloads for aarch64, armhf (AArch32) and i686 (ia32). Never gcc-multilib:
+# on bookworm it conflicts with the cross compilers and apt silently removes
+# gcc-aarch64-linux-gnu and gcc-arm-linux-gnueabihf.
+PACKAGES=(qemu-system-x86 qemu-system-arm busybox-static cpio strace kmod gcc make
+          libc6-dev bc flex bison libelf-dev libssl3 zlib1g binutils
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+          gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+          gcc-i686-linux-gnu libc6-dev-i386-cross)
+CROSS_TOOLS=(aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc i686-linux-gnu-gcc qemu-system-x86_64
+             qemu-system-aarch64 readelf)
+# The arm64 guest's busybox and strace; their shared libraries are added from
+# the resolved Depends of these packages.
+ARM64_USERLAND=(busybox-static strace)
 
 say() { echo "setup: $*"; }
 
@@ -28,6 +53,12 @@ quietly() {
         exit 1
     fi
 }
+
+HOST_ARCH="$(dpkg --print-architecture)"
+CODENAME="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+SUITE_6_12="${SUITE_6_12:-$CODENAME-backports}"
+
+# ---------------------------------------------------------------- host apt
 
 APT_UPDATED=0
 apt_update() {
@@ -42,12 +73,6 @@ is_installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
-# linux-image-amd64 depends on linux-image-<abi>; print <abi> or nothing.
-resolve_abi() {
-    apt-cache depends "linux-image-$FLAVOUR" 2>/dev/null |
-        sed -n "s/^ *Depends: linux-image-\([0-9].*-$FLAVOUR\)\$/\1/p" | head -n 1
-}
-
 install_missing() {
     local missing=() pkg
     for pkg in "$@"; do
@@ -58,62 +83,318 @@ install_missing() {
         say "apt-get install ${missing[*]}"
         quietly apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
+    local tool
+    for tool in "${CROSS_TOOLS[@]}"; do
+        command -v "$tool" >/dev/null || { echo "setup: $tool missing after install" >&2; exit 1; }
+    done
+    if is_installed gcc-multilib; then
+        echo "setup: WARNING: gcc-multilib is installed; it conflicts with the cross compilers" >&2
+    fi
 }
 
-# Download linux-image-<abi> into .cache/debs (kept across runs). Returns 1 when
-# the version is no longer on the mirror (stale apt lists), so the caller can
-# refresh the lists and resolve the ABI again.
-download_kernel_deb() {
-    local abi="$1"
-    mkdir -p "$CACHE/debs"
-    if compgen -G "$CACHE/debs/linux-image-${abi}_*.deb" >/dev/null; then
-        return 0
+# ------------------------------------------------------------- private apt
+
+# The host's apt.conf.d may switch the binary package cache off (Docker
+# images do), which makes every apt-cache call re-read all lists: a command
+# line option outranks it.
+papt() { APT_CONFIG="$APT_DIR/apt.conf" "$1" -o Dir::Cache::pkgcache="$APT_DIR/cache/pkgcache.bin" "${@:2}"; }
+
+# The private sources: the host's own Debian suites for this release (same
+# mirrors, main only) plus <codename>-backports. Lists and state live in
+# .cache/apt; the host's trusted keys are used as they are.
+private_apt_config() {
+    mkdir -p "$APT_DIR"/{lists/partial,archives/partial,cache,sources.list.d,preferences.d}
+    [ -f "$APT_DIR/status" ] || : >"$APT_DIR/status"
+    cat >"$APT_DIR/apt.conf" <<EOF
+// Written by scripts/setup.sh: a private apt for downloading kernels and
+// foreign-arch packages without touching the host's apt configuration.
+Dir::Etc::SourceList "/dev/null";
+Dir::Etc::SourceParts "$APT_DIR/sources.list.d";
+Dir::Etc::Preferences "/dev/null";
+Dir::Etc::PreferencesParts "$APT_DIR/preferences.d";
+Dir::State::Lists "$APT_DIR/lists";
+Dir::State::status "$APT_DIR/status";
+Dir::Cache "$APT_DIR/cache";
+Dir::Cache::archives "$APT_DIR/archives";
+APT::Architecture "$HOST_ARCH";
+APT::Architectures { "$HOST_ARCH"; "arm64"; };
+EOF
+    local sites main_site keyring="" tmp="$APT_DIR/sources.list.d/debian.list.new"
+    [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] &&
+        keyring="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+    sites="$(apt-get indextargets --no-release-info --format '$(SITE) $(RELEASE) $(TARGET_OF)' |
+             awk -v c="$CODENAME" '$3 == "deb" && ($2 == c || $2 == c "-updates" || $2 == c "-security") {print $1, $2}' |
+             sort -u)"
+    main_site="$(awk -v c="$CODENAME" '$2 == c {print $1; exit}' <<<"$sites")"
+    [ -n "$main_site" ] || { echo "setup: no $CODENAME source in the host's apt configuration" >&2; exit 1; }
+    {
+        echo "# Written by scripts/setup.sh from the host's Debian sources."
+        awk -v k="$keyring" '{print "deb " k $1 " " $2 " main"}' <<<"$sites"
+        echo "deb ${keyring}$main_site $CODENAME-backports main"
+    } >"$tmp"
+    if ! cmp -s "$tmp" "$APT_DIR/sources.list.d/debian.list"; then
+        mv "$tmp" "$APT_DIR/sources.list.d/debian.list"
+        rm -f "$APT_DIR/lists/"*_Packages* "$APT_DIR/lists/"*Release*
+    else
+        rm -f "$tmp"
     fi
-    say "apt-get download linux-image-$abi"
+}
+
+PAPT_UPDATED=0
+private_apt_update() {
+    if [ "$PAPT_UPDATED" = 0 ]; then
+        say "apt-get update (private lists in ${APT_DIR#"$ROOT"/})"
+        quietly papt apt-get update -q
+        PAPT_UPDATED=1
+    fi
+}
+
+private_lists_present() {
+    compgen -G "$APT_DIR/lists/*_Packages*" >/dev/null
+}
+
+# ------------------------------------------------------- resolving versions
+
+# Versions of package $1 that suite $2 publishes, one a line.
+versions_in_suite() {
+    papt apt-cache madison "$1" 2>/dev/null |
+        awk -F' [|] ' -v s=" $2/" 'index($3, s) {print $2}'
+}
+
+candidate() {
+    papt apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$' | head -n 1
+}
+
+# Print the newest of the versions given one a line on stdin.
+newest() {
+    local best="" v
+    while read -r v; do
+        [ -n "$v" ] || continue
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best="$v"; fi
+    done
+    echo "$best"
+}
+
+# Print the Depends of $1 (arch-qualified name) whose name matches $2.
+depends_matching() {
+    papt apt-cache depends "$1" 2>/dev/null |
+        sed -n 's/^ *Depends: <\{0,1\}\([^:> ]*\).*$/\1/p' | grep -E "$2" | head -n 1
+}
+
+# Resolve a target to the line "abi version common kbuild": the kernel ABI
+# (e.g. 6.1.0-56-arm64), the source version shared by all four packages,
+# and the names of the -common headers and kbuild packages.
+resolve_6_1() {
+    local arch="$1" abi version headers common kbuild
+    abi="$(papt apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
+           sed -n "s/^ *Depends: linux-image-\([0-9][^: ]*-$arch\)\(:$arch\)\{0,1\}\$/\1/p" | head -n 1)"
+    [ -n "$abi" ] || { echo "linux-image-$arch does not name a kernel in the package lists" >&2; return 1; }
+    version="$(candidate "linux-image-$abi:$arch")"
+    headers="linux-headers-$abi:$arch"
+    common="$(depends_matching "$headers" '^linux-headers-.*-common$')"
+    kbuild="$(depends_matching "$headers" '^linux-kbuild-')"
+    [ -n "$version" ] && [ -n "$common" ] && [ -n "$kbuild" ] ||
+        { echo "cannot resolve the headers of linux-image-$abi ($arch)" >&2; return 1; }
+    echo "$abi $version $common $kbuild"
+}
+
+# The newest 6.12 in $SUITE_6_12 for which image, headers, -common headers
+# and kbuild exist at the same version (backports often lacks some).
+resolve_6_12() {
+    local arch="$1" base common abi best="" best_version="" versions pkg
+    for common in $(papt apt-cache pkgnames linux-headers-6.12. 2>/dev/null |
+                    grep -E '^linux-headers-6\.12\.[^-]+-common$' | sort -u); do
+        base="${common#linux-headers-}"
+        base="${base%-common}"
+        abi="$base-$arch"
+        versions="$(versions_in_suite "linux-image-$abi:$arch" "$SUITE_6_12" | sort -u)"
+        for pkg in "linux-headers-$abi:$arch" "$common" "linux-kbuild-$base:$HOST_ARCH"; do
+            [ -n "$versions" ] || break
+            versions="$(comm -12 <(echo "$versions") <(versions_in_suite "$pkg" "$SUITE_6_12" | sort -u))"
+        done
+        [ -n "$versions" ] || continue
+        local v
+        v="$(newest <<<"$versions")"
+        if [ -z "$best_version" ] || dpkg --compare-versions "$v" gt "$best_version"; then
+            best="$base" best_version="$v"
+        fi
+    done
+    [ -n "$best" ] || {
+        echo "no 6.12 kernel in $SUITE_6_12 has image, headers, -common headers and kbuild for $arch" >&2
+        return 1
+    }
+    echo "$best-$arch $best_version linux-headers-$best-common linux-kbuild-$best"
+}
+
+# --------------------------------------------------------------- downloads
+
+spec_name() {  # "name:arch=version" -> name
+    local name="${1%%=*}"
+    echo "${name%%:*}"
+}
+
+deb_file() {  # name version -> the cached .deb, if any
+    compgen -G "$CACHE/debs/${1}_${2//:/%3a}_*.deb" | head -n 1
+}
+
+# apt-get download each "name:arch=version" into .cache/debs unless there.
+download_debs() {
+    local spec missing=()
+    mkdir -p "$CACHE/debs"
+    for spec in "$@"; do
+        [ -n "$(deb_file "$(spec_name "$spec")" "${spec#*=}")" ] || missing+=("$spec")
+    done
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    say "apt-get download ${missing[*]}"
     # apt downloads as its sandbox user _apt, which may not be able to write
-    # into the work tree (it then warns and falls back to root): use a
-    # world-writable temp dir and move the file into the cache afterwards.
+    # into the work tree: use a world-writable temp dir, then move the files.
     local tmp
     tmp="$(mktemp -d)"
     chmod 0777 "$tmp"
-    if ! (cd "$tmp" && apt-get download -q "linux-image-$abi" >>"$LOG" 2>&1); then
+    if ! (cd "$tmp" && papt apt-get download -q "${missing[@]}" >>"$LOG" 2>&1); then
         rm -rf "$tmp"
+        echo "apt-get download ${missing[*]} failed" >&2
         return 1
     fi
-    mv "$tmp"/linux-image-"${abi}"_*.deb "$CACHE/debs/"
+    mv "$tmp"/*.deb "$CACHE/debs/"
     rm -rf "$tmp"
 }
 
-unpack_kernel() {
-    local abi="$1" dest="$CACHE/kernels/$1"
-    if [ -f "$dest/boot/vmlinuz-$abi" ] && [ -d "$dest/lib/modules/$abi" ]; then
+# The cached .deb of each "name:arch=version", one a line.
+deb_files() {
+    local spec file
+    for spec in "$@"; do
+        file="$(deb_file "$(spec_name "$spec")" "${spec#*=}")"
+        [ -n "$file" ] || { echo "no .deb for $spec in .cache/debs" >&2; return 1; }
+        echo "$file"
+    done
+}
+
+# Unpack .debs into dest atomically, remembering which, so that a rerun with
+# the same ones does nothing. $1 dest, $2 a command run on the unpacked tree
+# before it is moved into place (given the tree and dest), rest: the .debs.
+unpack_debs() {
+    local dest="$1" fixup="$2" stamp deb
+    shift 2
+    stamp="$(printf '%s\n' "dest=$dest" "${@##*/}")"
+    if [ -f "$dest/.unpacked" ] && [ "$(cat "$dest/.unpacked")" = "$stamp" ]; then
         return 0
     fi
-    say "unpacking kernel into ${dest#"$ROOT"/}"
+    say "unpacking into ${dest#"$ROOT"/}"
     rm -rf "$dest.tmp"
     mkdir -p "$dest.tmp"
-    quietly dpkg-deb -x "$(compgen -G "$CACHE/debs/linux-image-${abi}_*.deb" | head -n 1)" "$dest.tmp"
+    for deb in "$@"; do
+        dpkg-deb -x "$deb" "$dest.tmp" || { echo "dpkg-deb -x $deb failed" >&2; return 1; }
+    done
+    $fixup "$dest.tmp" "$dest" || return 1
+    printf '%s\n' "$stamp" >"$dest.tmp/.unpacked"
     rm -rf "$dest"
     mv "$dest.tmp" "$dest"
 }
 
-setup_kernel() {
-    local abi
-    abi="$(resolve_abi)"
-    if [ -z "$abi" ]; then  # no apt lists yet on a fresh machine
-        apt_update
-        abi="$(resolve_abi)"
+# ----------------------------------------------------------------- targets
+
+# Fetch and unpack one target's kernel, then write .cache/targets/<t>.env.
+fetch_target() {
+    local target="$1" arch series deb_arch resolved abi version common kbuild root specs debs
+    arch="${target%-*}" series="${target##*-}"
+    case "$arch" in
+    x86_64) deb_arch=amd64 ;;
+    arm64) deb_arch=arm64 ;;
+    *) echo "unknown architecture in target $target" >&2; return 1 ;;
+    esac
+    case "$series" in
+    6.1) resolved="$(resolve_6_1 "$deb_arch")" || return 1 ;;
+    6.12) resolved="$(resolve_6_12 "$deb_arch")" || return 1 ;;
+    *) echo "unknown kernel series in target $target" >&2; return 1 ;;
+    esac
+    read -r abi version common kbuild <<<"$resolved"
+    specs=("linux-image-$abi:$deb_arch=$version" "linux-headers-$abi:$deb_arch=$version"
+           "$common=$version" "$kbuild:$HOST_ARCH=$version")
+    download_debs "${specs[@]}" || return 1
+    mapfile -t debs < <(deb_files "${specs[@]}") && [ "${#debs[@]}" = 4 ] || return 1
+    root="$CACHE/kernels/$abi"
+    unpack_debs "$root" fix_headers "${debs[@]}" || return 1
+    if ! [ -f "$root/boot/vmlinuz-$abi" ] || ! [ -d "$root/lib/modules/$abi" ] ||
+       ! [ -f "$root/usr/src/linux-headers-$abi/Makefile" ]; then
+        echo "unpacked $abi lacks its image, modules or headers" >&2
+        return 1
     fi
-    [ -n "$abi" ] || { echo "setup: cannot resolve linux-image-$FLAVOUR ABI" >&2; exit 1; }
-    if ! download_kernel_deb "$abi"; then
-        # Stale lists name a kernel the mirror dropped: refresh and re-resolve.
-        apt_update
-        abi="$(resolve_abi)"
-        download_kernel_deb "$abi" || { tail -n 20 "$LOG" >&2; exit 1; }
+    printf 'target=%s\narch=%s\nseries=%s\nabi=%s\nversion=%s\n' \
+        "$target" "$arch" "$series" "$abi" "$version" >"$CACHE/targets/$target.env.new"
+    mv "$CACHE/targets/$target.env.new" "$CACHE/targets/$target.env"
+    say "$target: kernel $abi ($version) ready"
+}
+
+# The headers' Makefile includes the -common tree by absolute /usr/src path:
+# point it at the unpacked copy. Their scripts/ and tools/ links are relative
+# (../../lib/linux-kbuild-*) and so resolve to the kbuild unpacked beside them.
+# $1 the unpacked tree, $2 where it will live.
+fix_headers() {
+    local tree="$1" dest="$2" makefile
+    for makefile in "$tree"/usr/src/linux-headers-*/Makefile; do
+        case "$makefile" in */linux-headers-*-common/Makefile) continue ;; esac
+        sed -i "s|^include /usr/src/|include $dest/usr/src/|" "$makefile"
+        grep -q "^include $dest/usr/src/linux-headers-.*-common/Makefile\$" "$makefile" ||
+            { echo "unexpected headers Makefile: $(cat "$makefile")" >&2; return 1; }
+    done
+}
+
+setup_target() {
+    local target="$1" err="$CACHE/targets/$1.err" reason
+    if (fetch_target "$target") 2>"$err"; then
+        rm -f "$err"
+        return 0
     fi
-    install_missing "linux-headers-$abi"
-    unpack_kernel "$abi"
-    say "kernel $abi ready (headers /usr/src/linux-headers-$abi)"
+    # Retry once with fresh lists: stale ones name packages the mirror dropped.
+    if [ "$PAPT_UPDATED" = 0 ]; then
+        private_apt_update
+        (fetch_target "$target") 2>"$err" && rm -f "$err" && return 0
+    fi
+    cat "$err" >>"$LOG"
+    reason="$(tail -n 5 "$err" | tr '\n' ' ')"
+    printf 'target=%s\nerror=%s\n' "$target" \
+        "scripts/setup.sh could not fetch this target's kernel: ${reason:-unknown error}(see .cache/setup.log)" \
+        >"$CACHE/targets/$target.env"
+    echo "setup: ERROR: target $target UNAVAILABLE, its VM tests will fail: $reason" >&2
+    FAILED_TARGETS+=("$target")
+}
+
+# busybox-static:arm64 and strace:arm64 plus every arm64 package they depend
+# on (recursively), unpacked into .cache/sysroots/arm64: the initramfs
+# builder takes strace's shared libraries from there by their ELF headers.
+fetch_arm64_userland() {
+    local pkgs pkg version specs=() debs
+    pkgs="$(papt apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+                --no-breaks --no-replaces --no-enhances "${ARM64_USERLAND[@]/%/:arm64}" 2>/dev/null |
+            grep -E '^[a-z0-9]' | sort -u)"
+    for pkg in $pkgs; do
+        case "$pkg" in *:arm64) ;; *:*) continue ;; *) pkg="$pkg:arm64" ;; esac
+        version="$(candidate "$pkg")"
+        [ -n "$version" ] || { echo "no candidate version of $pkg" >&2; return 1; }
+        specs+=("$pkg=$version")
+    done
+    download_debs "${specs[@]}" || return 1
+    mapfile -t debs < <(deb_files "${specs[@]}") && [ "${#debs[@]}" = "${#specs[@]}" ] || return 1
+    unpack_debs "$CACHE/sysroots/arm64" : "${debs[@]}" || return 1
+    [ -x "$CACHE/sysroots/arm64/bin/busybox" ] && [ -x "$CACHE/sysroots/arm64/usr/bin/strace" ] ||
+        { echo "busybox or strace missing from the arm64 sysroot" >&2; return 1; }
+}
+
+setup_arm64_userland() {
+    local err="$CACHE/sysroots/arm64.err"
+    mkdir -p "$CACHE/sysroots"
+    if (fetch_arm64_userland) 2>"$err"; then
+        rm -f "$err"
+        return 0
+    fi
+    if [ "$PAPT_UPDATED" = 0 ]; then
+        private_apt_update
+        (fetch_arm64_userland) 2>"$err" && rm -f "$err" && return 0
+    fi
+    cat "$err" >>"$LOG"
+    echo "setup: ERROR: arm64 guest userland UNAVAILABLE, arm64 VM tests will fail: $(tail -n 5 "$err")" >&2
+    FAILED_TARGETS+=("arm64-userland")
 }
 
 # pip install -e only when pyproject.toml changed since the last successful run.
@@ -126,19 +407,30 @@ setup_python() {
         return 0
     fi
     say "pip install -e '.[dev]'"
-    quietly "${PYTHON:-python3}" -m pip install -q -e "$ROOT[dev]"
+    quietly "${PYTHON:-python3}" -m pip install -q -e "${ROOT}[dev]"
     rm -f "$CACHE"/pip-installed-*
     touch "$stamp"
 }
 
 main() {
-    mkdir -p "$CACHE"
+    mkdir -p "$CACHE/targets"
     : >"$LOG"
     [ "$(id -u)" = 0 ] || { echo "setup: must run as root (apt-get)" >&2; exit 1; }
     install_missing "${PACKAGES[@]}"
-    setup_kernel
+    private_apt_config
+    private_lists_present || private_apt_update
+    FAILED_TARGETS=()
+    local target
+    for target in $TARGETS; do
+        setup_target "$target"
+    done
+    case " $TARGETS " in *" arm64-"*) setup_arm64_userland ;; esac
     setup_python
-    say "done"
+    if [ "${#FAILED_TARGETS[@]}" -gt 0 ]; then
+        say "done, but UNAVAILABLE: ${FAILED_TARGETS[*]} (their VM tests will fail)"
+    else
+        say "done: $TARGETS"
+    fi
 }
 
 main "$@"

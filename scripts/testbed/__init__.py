@@ -3,26 +3,49 @@
 The host kernel cannot load modules, so tests build the module against a
 Debian kernel fetched by scripts/setup.sh and run it in a throwaway VM:
 
-    kernel = resolve_kernel()
+    kernel = resolve_kernel("arm64", "6.12")       # or TARGETS[i].kernel()
     ko = build_module(kernel)
     result = run_vm(kernel, {"/my_sysdig.ko": ko}, "insmod /my_sysdig.ko").check()
+
+Targets are x86_64 and arm64 on Debian bookworm's 6.1 and on 6.12 from
+bookworm-backports; TARGETS lists them (MYSYSDIG_TARGETS narrows it), with
+ids such as "x86_64-6.1" and "arm64-6.12".
 """
 
 from .build import build_module, build_static
 from .errors import TestbedError, VmTimeout
-from .kernel import ARCHES, ArchSpec, Kernel, resolve_kernel
+from .kernel import (
+    ALL_TARGETS,
+    ARCHES,
+    SERIES,
+    TARGETS,
+    USER_ABIS,
+    ArchSpec,
+    Kernel,
+    Target,
+    UserAbi,
+    parse_target,
+    resolve_kernel,
+)
 from .vm import VmResult, kernel_errors, run_vm
 
 __all__ = [
+    "ALL_TARGETS",
     "ARCHES",
+    "SERIES",
+    "TARGETS",
+    "USER_ABIS",
     "ArchSpec",
     "Kernel",
+    "Target",
+    "UserAbi",
     "TestbedError",
     "VmResult",
     "VmTimeout",
     "build_module",
     "build_static",
     "kernel_errors",
+    "parse_target",
     "resolve_kernel",
     "run_vm",
 ]

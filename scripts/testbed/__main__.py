@@ -2,6 +2,7 @@
 
 python -m scripts.testbed --file /x=path --script 'uname -a; cat /proc/version'
 python -m scripts.testbed --module --script 'insmod /my_sysdig.ko; dmesg | tail'
+python -m scripts.testbed --arch arm64 --series 6.12 --module --script 'insmod /my_sysdig.ko'
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from .build import build_module
 from .errors import TestbedError, VmTimeout
-from .kernel import ARCHES, resolve_kernel
+from .kernel import ARCH_ALIASES, ARCHES, SERIES, resolve_kernel
 from .vm import VmResult, print_result, run_vm
 
 
@@ -35,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--module", action="store_true", help="build my_sysdig.ko and put it at /my_sysdig.ko"
     )
-    parser.add_argument("--arch", default="x86_64", choices=sorted(ARCHES))
+    parser.add_argument("--arch", default="x86_64", choices=sorted([*ARCHES, *ARCH_ALIASES]))
+    parser.add_argument("--series", default="6.1", choices=SERIES, help="kernel series")
     parser.add_argument("--timeout", type=int, default=300)
     parser.add_argument("--mem", type=int, default=512, help="guest memory in MB")
     parser.add_argument("--icount", action="store_true", help="repeatable guest timing")
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     """Exit with the script's status (or 1 on a kernel error or timeout)."""
     args = parse_args(argv)
     try:
-        kernel = resolve_kernel(args.arch)
+        kernel = resolve_kernel(args.arch, args.series)
         files = guest_files(args.file)
         if args.module:
             files["/my_sysdig.ko"] = build_module(kernel)

@@ -14,7 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from .errors import TestbedError
-from .kernel import Kernel, arch_spec
+from .kernel import Kernel, user_abi
 from .paths import REPO_ROOT, cache_dir
 
 # Kbuild output; never copied into the build tree so a stale object from an
@@ -55,18 +55,37 @@ def build_static(
 ) -> list[Path]:
     """Compile each C file into a static binary named after it, in out_dir.
 
-    Static so the guest needs no libc; -Werror so a sloppy workload fails the
-    build instead of misbehaving in the VM.
+    arch is a userland ABI: "x86_64", "i686" (ia32), "aarch64" or "armhf"
+    (AArch32); a kernel arch name ("arm64") means its native ABI. Static so
+    the guest needs no libc; -Werror so a sloppy workload fails the build
+    instead of misbehaving in the VM. A binary newer than its source (and
+    built with the same command) is kept; concurrent callers (pytest-xdist)
+    are serialised and each binary appears atomically.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    cc = arch_spec(arch).cc
+    cc = user_abi(arch).cc
     outputs = []
-    for src in sources:
-        out = out_dir / Path(src).stem
-        cmd = [cc, "-static", "-O1", "-Wall", "-Werror", *cflags, "-o", str(out), str(src)]
-        _check_run(cmd, f"compiling {src}")
-        outputs.append(out)
+    with _locked(out_dir / ".lock"):
+        for src in sources:
+            out = out_dir / Path(src).stem
+            cmd = [cc, "-static", "-O1", "-Wall", "-Werror", *cflags, "-o", str(out), str(src)]
+            stamp = out.with_name(f".{out.name}.cmd")
+            if not _up_to_date(out, Path(src), stamp, cmd):
+                tmp = out.with_name(f".{out.name}.tmp")
+                _check_run([*cmd[:-2], str(tmp), str(src)], f"compiling {src} for {arch}")
+                tmp.replace(out)
+                stamp.write_text(" ".join(cmd))
+            outputs.append(out)
     return outputs
+
+
+def _up_to_date(out: Path, src: Path, stamp: Path, cmd: list[str]) -> bool:
+    return (
+        out.is_file()
+        and stamp.is_file()
+        and stamp.read_text() == " ".join(cmd)
+        and out.stat().st_mtime_ns >= src.stat().st_mtime_ns
+    )
 
 
 def _build_dir(kernel: Kernel, src_dir: Path) -> Path:
@@ -147,7 +166,7 @@ def _mirror_sources(src_dir: Path, build_dir: Path) -> None:
 def _run_make(kernel: Kernel, build_dir: Path, make_args: Sequence[str]) -> None:
     cmd = [
         "make", f"-j{os.cpu_count() or 1}", "-C", str(kernel.headers), f"M={build_dir}",
-        *kernel.spec.make_args, *make_args, "modules",
+        *kernel.make_args, *make_args, "modules",
     ]  # fmt: skip
     log = _check_run(cmd, f"building module for {kernel.abi}")
     (build_dir / "build.log").write_text(log)
