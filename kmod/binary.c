@@ -64,13 +64,26 @@ static struct sc_bin_head *new_head(u8 type)
 	return h;
 }
 
-static void put_varint(u64 v)
+static void put_varint(s64 s)
 {
+	u64 v = ((u64)s << 1) ^ (u64)(s >> 63);	/* zigzag: small negatives stay short */
+
 	while (v >= 0x80) {
 		var[var_len++] = (v & 0x7f) | 0x80;
 		v >>= 7;
 	}
 	var[var_len++] = v;
+}
+
+/* The head's 32-bit result, or the flag that sends it to the var part. */
+static void set_res(struct sc_bin_head *h, s64 res)
+{
+	if (res == (s32)res) {
+		h->res = res;
+	} else {
+		h->flags |= SC_BINF_RES_WIDE;
+		put_varint(res);
+	}
 }
 
 static void note_thread(const struct sc_event *ev, s64 ts)
@@ -109,9 +122,6 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 	note_thread(ev, ev->enter_ns + real_offset);
 	h = new_head(SC_BIN_SYSCALL);
 	h->ts = ev->enter_ns + real_offset;
-	h->lat = ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN) ? -1 :
-		 ev->exit_ns - ev->enter_ns;
-	h->res = ev->ret;
 	h->tid = ev->tid;
 	h->pid = ev->pid;
 	h->nr = ev->nr;
@@ -120,11 +130,19 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 	h->ncap = ev->ncap;
 
 	start = var_len;
-	for (i = 0; i < h->nargs; i++) {
-		s64 v = ev->args[i];
+	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
+		u64 lat = ev->exit_ns - ev->enter_ns;
 
-		put_varint(((u64)v << 1) ^ (u64)(v >> 63));
+		if (lat > U32_MAX) {
+			h->flags |= SC_BINF_LAT_WIDE;
+			put_varint(lat);
+		} else {
+			h->lat = lat;
+		}
 	}
+	set_res(h, ev->ret);
+	for (i = 0; i < h->nargs; i++)
+		put_varint(ev->args[i]);
 	for (i = 0; i < ev->ncap; i++, cap = sc_next_capture(cap)) {
 		var[var_len++] = cap->arg;
 		var[var_len++] = cap->flags;
@@ -140,11 +158,13 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts)
 {
 	struct sc_bin_head *h = new_head(SC_BIN_DROP);
+	u32 start = var_len;
 
 	h->ts = ts;
 	h->nr = reason;
 	h->tid = cpu;
-	h->res = count;
+	set_res(h, count);
+	h->var_len = var_len - start;
 }
 
 u32 sc_bin_block_size(void)

@@ -37,20 +37,28 @@ enum sc_bin_type {
 	SC_BIN_DROP = 3,	/* res records lost; nr: 1 ring (tid: cpu), 2 cap */
 };
 
+/* Head flags beyond enum sc_event_flags (which use the low four bits). */
+enum sc_bin_flags {
+	SC_BINF_LAT_WIDE = 1 << 4,	/* latency >= 2^32 ns: a varint in var */
+	SC_BINF_RES_WIDE = 1 << 5,	/* result outside s32: a varint in var */
+};
+
 /*
- * One record's fixed part. Variable part of a syscall: `nargs` argument
- * values as zigzag LEB128 varints, then `ncap` captures, each
- * u8 arg, u8 flags, u16 len, len bytes.
+ * One record's fixed part, 32 bytes. Variable part of a syscall, in order:
+ * the wide latency and result when flagged (zigzag LEB128 varints), `nargs`
+ * argument values as zigzag varints, then `ncap` captures, each u8 arg,
+ * u8 flags, u16 len, len bytes. Latency is unknown (and 0 here) when the
+ * flags say NO_ENTRY or NO_RETURN.
  */
 struct sc_bin_head {
 	s64 ts;		/* wall-clock ns at entry */
-	s64 lat;	/* ns from entry to exit, -1 when unknown */
-	s64 res;
+	u32 lat;	/* ns from entry to exit */
+	s32 res;
 	u32 tid;
 	u32 pid;
 	u16 nr;
 	u8 type;
-	u8 flags;	/* enum sc_event_flags */
+	u8 flags;	/* enum sc_event_flags | enum sc_bin_flags */
 	u16 var_len;
 	u8 nargs;
 	u8 ncap;

@@ -1,0 +1,544 @@
+"""Decoder of the binary record format (module parameter `format=binary`, layout in docs/record-format.md).
+
+Two ways in, for two kinds of use:
+
+* `iter_frames` decodes only the fixed 32-byte record heads, a whole block at a time with numpy. That is
+  everything `stats` needs (syscall, pid, tid, comm, result, latency) and it runs at millions of records per
+  second because Python touches each block, not each record.
+* `iter_events` gives the same `Record`/`Marker` objects as the text parser. It renders each record into
+  exactly the line text mode would have written (the rules mirror kmod/syscalls/handlers.h) and parses that
+  line, so a recording decodes identically whichever format it was written in.
+
+Damage never stops decoding: a block whose magic, size or CRC is wrong is reported and skipped, and decoding
+resumes at the next block that checks out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import pandas as pd
+from construct import Const, Int32ub, Int32ul, Struct
+
+from mysysdig.decode.escapes import escape_bytes
+from mysysdig.decode.text import parse_line
+from mysysdig.model import Marker, ParseError, Record
+
+MAGIC = b"MYSDBIN1"
+BLOCK_MAGIC = b"SBLK"
+VERSION = 1
+KNOWN_ARCHES = ("x86_64", "aarch64")
+
+FLAG_COMPAT, FLAG_NO_ENTRY, FLAG_NO_RETURN, FLAG_NO_ARGS = 1, 2, 4, 8
+FLAG_LAT_WIDE, FLAG_RES_WIDE = 16, 32  # the value is a varint at the start of the variable part
+LAT_UNKNOWN = FLAG_NO_ENTRY | FLAG_NO_RETURN
+HEAD_SIZE = 32
+TYPE_SYSCALL, TYPE_THREAD, TYPE_DROP = 1, 2, 3
+CAPF_CUT = 1
+AT_FDCWD = -100
+RLIM_INFINITY = 2**64 - 1
+
+
+class BinaryFormatError(ValueError):
+    """Not a binary record file this version can read: bad magic, newer version, odd byte order."""
+
+
+def _layouts(little: bool) -> tuple[Struct, Struct, np.dtype]:
+    """The file header, block header and record head, declared once for one byte order.
+
+    The same declarations build test fixtures (`FILE_HEADER.build(...)`), so reader and fixtures cannot drift.
+    """
+    u32 = Int32ul if little else Int32ub
+    file_header = Struct(
+        "magic" / Const(MAGIC),
+        "byte_order" / u32,
+        "version" / u32,
+        "text_len" / u32,
+        "reserved" / u32,
+    )
+    block_header = Struct("magic" / Const(BLOCK_MAGIC), "count" / u32, "var_bytes" / u32, "crc" / u32)
+    e = "<" if little else ">"
+    head = np.dtype(
+        [
+            ("ts", e + "i8"),
+            ("lat", e + "u4"),
+            ("res", e + "i4"),
+            ("tid", e + "u4"),
+            ("pid", e + "u4"),
+            ("nr", e + "u2"),
+            ("type", "u1"),
+            ("flags", "u1"),
+            ("var_len", e + "u2"),
+            ("nargs", "u1"),
+            ("ncap", "u1"),
+        ]
+    )
+    assert head.itemsize == HEAD_SIZE
+    return file_header, block_header, head
+
+
+FILE_HEADER, BLOCK_HEADER, HEAD = _layouts(little=True)
+
+
+@dataclass
+class SymbolTable:
+    zero: str | None
+    entries: list[tuple[str, int, int]]  # name, value, mask: in the module's matching order
+
+
+@dataclass
+class BinaryHeader:
+    """Everything the header text says: the machine, and the tables that give numbers their meaning."""
+
+    little: bool
+    meta: dict[str, str]
+    text: str
+    names: dict[int, dict[int, str]] = field(default_factory=dict)  # abi -> nr -> name
+    descs: dict[tuple[int, int], list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    tables: dict[str, SymbolTable] = field(default_factory=dict)
+
+    @property
+    def head_dtype(self) -> np.dtype:
+        return _layouts(self.little)[2]
+
+
+def is_binary(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(MAGIC)) == MAGIC
+
+
+def read_header(f: BinaryIO) -> BinaryHeader:
+    """Read and check the file header; raise BinaryFormatError naming what was found when it is unreadable."""
+    raw = f.read(24)
+    if raw[:8] != MAGIC:
+        raise BinaryFormatError(f"not a mysysdig binary record file (magic {raw[:8]!r})")
+    (order_le,) = struct.unpack("<I", raw[8:12])
+    if order_le == 0x01020304:
+        little = True
+    elif order_le == 0x04030201:
+        little = False
+    else:
+        raise BinaryFormatError(f"unknown byte-order mark 0x{order_le:08x}")
+    e = "<" if little else ">"
+    version, text_len = struct.unpack(e + "II", raw[12:20])
+    if version > VERSION:
+        raise BinaryFormatError(
+            f"binary record file version {version} is newer than this mysysdig reads ({VERSION})"
+        )
+    text = f.read(text_len).decode("ascii", errors="replace")
+    header = BinaryHeader(little=little, meta={}, text=text)
+    for line in text.splitlines():
+        _header_line(header, line)
+    arch = header.meta.get("arch", "?")
+    if arch not in KNOWN_ARCHES:
+        raise BinaryFormatError(
+            f"binary record file from architecture {arch!r}; this mysysdig reads {KNOWN_ARCHES}"
+        )
+    return header
+
+
+def _header_line(header: BinaryHeader, line: str) -> None:
+    words = line.split()
+    if line.startswith("# mysysdig record"):
+        header.meta.update(w.split("=", 1) for w in words if "=" in w)
+    elif words and words[0] == "#names":
+        header.names[int(words[1])] = {int(nr): name for nr, name in (w.split("=", 1) for w in words[2:])}
+    elif words and words[0] == "#desc":
+        args = []
+        for w in words[3:]:
+            name, kind, *sym = w.split(":")
+            args.append((name, kind, sym[0] if sym else None))
+        header.descs[(int(words[1]), int(words[2]))] = args
+    elif words and words[0] == "#render":
+        entries = []
+        for w in words[3:]:
+            name, _, vm = w.partition("=")
+            value, _, mask = vm.partition("/")
+            entries.append((name, int(value, 16), int(mask, 16)))
+        header.tables[words[1]] = SymbolTable(None if words[2] == "-" else words[2], entries)
+
+
+# --- blocks ---
+
+
+@dataclass
+class Block:
+    offset: int
+    heads: np.ndarray
+    var: bytes
+
+    @property
+    def var_offsets(self) -> np.ndarray:
+        ends = np.cumsum(self.heads["var_len"], dtype=np.int64)
+        return ends - self.heads["var_len"]
+
+
+ErrorHandler = Callable[[ParseError], None]
+
+
+def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None = None) -> Iterator[Block]:
+    """Yield each intact block; report damaged stretches by byte offset and resume at the next good one."""
+    data = f.read()
+    base = 24 + len(header.text.encode("ascii", errors="replace"))
+    e = "<" if header.little else ">"
+    pos = 0
+    while pos < len(data):
+        block, size = _block_at(data, pos, e, header)
+        if block is not None:
+            block.offset += base
+            yield block
+            pos += size
+            continue
+        nxt = data.find(BLOCK_MAGIC, pos + 1)
+        while nxt != -1 and _block_at(data, nxt, e, header)[0] is None:
+            nxt = data.find(BLOCK_MAGIC, nxt + 1)
+        end = len(data) if nxt == -1 else nxt
+        if on_error is not None:
+            why = "truncated block" if nxt == -1 and data.startswith(BLOCK_MAGIC, pos) else "damaged block"
+            on_error(ParseError(base + pos, f"{why}: skipped {end - pos} bytes at offset {base + pos}", ""))
+        pos = end
+
+
+def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Block | None, int]:
+    if not data.startswith(BLOCK_MAGIC, pos) or pos + 16 > len(data):
+        return None, 0
+    count, var_bytes, crc = struct.unpack_from(e + "III", data, pos + 4)
+    size = 16 + count * HEAD_SIZE + var_bytes
+    if pos + size > len(data):
+        return None, 0
+    body = data[pos + 16 : pos + size]
+    if zlib.crc32(body) ^ 0xFFFFFFFF != crc:
+        return None, 0
+    heads = np.frombuffer(body, dtype=header.head_dtype, count=count)
+    if int(heads["var_len"].sum()) != var_bytes:
+        return None, 0
+    return Block(pos, heads, body[count * HEAD_SIZE :]), size
+
+
+# --- the fast path: DataFrames from heads only ---
+
+
+def iter_frames(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[pd.DataFrame]:
+    """One DataFrame per block with the record columns that need no argument decoding.
+
+    Columns: ts, pid, tid, comm, syscall, nr, abi, res (nullable), lat_ns (nullable). Drop markers are
+    returned as rows with syscall '@drop' and res holding the count, so callers can sum them.
+    """
+    comms: dict[int, str] = {}
+    with open(path, "rb") as f:
+        header = read_header(f)
+        names = {abi: pd.Series(t) for abi, t in header.names.items()}
+        for block in iter_blocks(f, header, on_error):
+            h = block.heads
+            threads = np.flatnonzero(h["type"] == TYPE_THREAD)
+            if len(threads):
+                offs = block.var_offsets
+                for i in threads:
+                    start = int(offs[i])
+                    comms[int(h["tid"][i])] = block.var[start : start + int(h["var_len"][i])].decode(
+                        "utf-8", "surrogateescape"
+                    )
+            keep = h["type"] != TYPE_THREAD
+            lat, res = _wide_values(block)
+            yield _frame(h[keep], lat[keep], res[keep], comms, names)
+
+
+def _wide_values(block: Block) -> tuple[np.ndarray, np.ndarray]:
+    """Latency and result as int64 for every head, reading the few wide ones from the variable part."""
+    h = block.heads
+    lat = h["lat"].astype(np.int64)
+    res = h["res"].astype(np.int64)
+    wide = np.flatnonzero(h["flags"] & (FLAG_LAT_WIDE | FLAG_RES_WIDE))
+    if len(wide):
+        offs = block.var_offsets
+        for i in wide:
+            flags = int(h["flags"][i])
+            n = bool(flags & FLAG_LAT_WIDE) + bool(flags & FLAG_RES_WIDE)
+            values, _ = _varints(block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"][i])], n)
+            if flags & FLAG_LAT_WIDE:
+                lat[i] = values.pop(0)
+            if flags & FLAG_RES_WIDE:
+                res[i] = values[0]
+    return lat, res
+
+
+def _frame(
+    h: np.ndarray, lat_ns: np.ndarray, res_v: np.ndarray, comms: dict[int, str], names: dict[int, pd.Series]
+) -> pd.DataFrame:
+    syscall = h["type"] == TYPE_SYSCALL
+    abi = np.where(h["flags"] & FLAG_COMPAT, 32, 64)
+    nr = h["nr"].astype(np.int64)
+    name = pd.Series(np.full(len(h), "unknown", dtype=object))
+    for a, table in names.items():
+        sel = syscall & (abi == a)
+        if sel.any():
+            name[sel] = table.reindex(nr[sel]).fillna("unknown").to_numpy()
+    name[~syscall] = "@drop"
+    no_res = (h["flags"] & FLAG_NO_RETURN) != 0
+    lat = pd.array(lat_ns, dtype="Int64")
+    lat[(h["flags"] & LAT_UNKNOWN) != 0] = pd.NA
+    res = pd.array(res_v, dtype="Int64")
+    res[no_res & syscall] = pd.NA
+    tid = pd.Series(h["tid"].astype(np.int64))
+    return pd.DataFrame(
+        {
+            "ts": h["ts"],
+            "pid": h["pid"].astype(np.int64),
+            "tid": tid,
+            "comm": tid.map(comms),
+            "syscall": name,
+            "nr": nr,
+            "abi": abi,
+            "res": res,
+            "lat_ns": lat,
+        }
+    )
+
+
+# --- the exact path: the text line, then the text parser ---
+
+
+def iter_events(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[Record | Marker]:
+    """Records and drop markers, identical to what the text parser gives for a text recording."""
+    comms: dict[int, str] = {}
+    with open(path, "rb") as f:
+        header = read_header(f)
+        renderer = _Renderer(header)
+        for block in iter_blocks(f, header, on_error):
+            offs = block.var_offsets
+            for i, h in enumerate(block.heads):
+                var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"])]
+                if h["type"] == TYPE_THREAD:
+                    comms[int(h["tid"])] = var.decode("latin-1")
+                    continue
+                if h["type"] == TYPE_DROP:
+                    yield _drop(h, var)
+                    continue
+                line = renderer.line(h, var, comms.get(int(h["tid"]), ""))
+                event = parse_line(line, block.offset)
+                yield event
+
+
+def _drop(h: np.void, var: bytes) -> Marker:
+    count = _varints(var, 1)[0][0] if int(h["flags"]) & FLAG_RES_WIDE else int(h["res"])
+    if int(h["nr"]) == 1:
+        return Marker(count, "ring", int(h["ts"]), int(h["tid"]))
+    return Marker(count, "cap", int(h["ts"]), None)
+
+
+def _varints(data: bytes, n: int) -> tuple[list[int], int]:
+    values, pos = [], 0
+    for _ in range(n):
+        shift = value = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        values.append((value >> 1) ^ -(value & 1))  # zigzag
+    return values, pos
+
+
+def _quoted(raw: bytes, cut: bool) -> str:
+    return f'"{escape_bytes(raw)}"' + ("..." if cut else "")
+
+
+class _Renderer:
+    """Text-mode rendering in Python: the same rules as kmod/syscalls/handlers.h, kind by kind."""
+
+    def __init__(self, header: BinaryHeader) -> None:
+        self.h = header
+        self.order: Literal["little", "big"] = "little" if header.little else "big"
+        self.e = "<" if header.little else ">"
+        af = {name: value for name, value, _ in header.tables["af"].entries}
+        self.af_inet, self.af_inet6, self.af_unix = af["AF_INET"], af["AF_INET6"], af["AF_UNIX"]
+
+    def line(self, h: np.void, var: bytes, comm: str) -> str:
+        flags = int(h["flags"])
+        compat = bool(flags & FLAG_COMPAT)
+        abi = 32 if compat else 64
+        nr = int(h["nr"])
+        lat, res = int(h["lat"]), int(h["res"])
+        wide, pos = _varints(var, bool(flags & FLAG_LAT_WIDE) + bool(flags & FLAG_RES_WIDE))
+        if flags & FLAG_LAT_WIDE:
+            lat = wide.pop(0)
+        if flags & FLAG_RES_WIDE:
+            res = wide[0]
+        args, used = _varints(var[pos:], int(h["nargs"]))
+        pos += used
+        caps: dict[int, tuple[int, bytes]] = {}
+        for _ in range(int(h["ncap"])):
+            arg, cflags, length = var[pos], var[pos + 1], int.from_bytes(var[pos + 2 : pos + 4], self.order)
+            caps[arg] = (cflags, var[pos + 4 : pos + 4 + length])
+            pos += 4 + length
+        desc = [] if flags & FLAG_NO_ARGS else self.h.descs.get((abi, nr), [])
+        parts = [f"pid={int(h['pid'])}", self.h.names.get(abi, {}).get(nr, "unknown")]
+        data = None
+        for i, (name, kind, sym) in enumerate(desc[: len(args)]):
+            if kind in ("BUF_IN", "BUF_RET"):
+                data = (kind, args[i], caps.get(i))
+                continue
+            parts.append(f"{name}={self.arg(kind, sym, args[i], caps.get(i), compat)}")
+        if not flags & FLAG_NO_RETURN:
+            parts.append(f"res={res}")
+        if data is not None and data[2] is not None:
+            cflags, raw = data[2]
+            parts.append(f"data={_quoted(raw, bool(cflags & CAPF_CUT))}")
+        parts.append(f"tid={int(h['tid'])}")
+        parts.append(f"comm={_quoted(comm.encode('latin-1'), False)}")
+        parts.append(f"abi={abi}")
+        parts.append(f"nr={nr}")
+        parts.append(f"ts={int(h['ts'])}")
+        if not flags & LAT_UNKNOWN:
+            parts.append(f"lat={lat}")
+        return ", ".join(parts) + "\n"
+
+    def flags(self, table: str, v: int) -> str:
+        t = self.h.tables[table]
+        if v == 0:
+            return t.zero or "0"
+        used, out = 0, []
+        for name, value, mask in t.entries:
+            if not mask or mask & used or v & mask != value:
+                continue
+            out.append(name)
+            used |= mask
+        if v & ~used:
+            out.append(hex(v & ~used))
+        return "|".join(out)
+
+    def enum(self, table: str, v: int) -> str:
+        t = self.h.tables[table]
+        if v == 0 and t.zero:
+            return t.zero
+        for name, value, _ in t.entries:
+            if value == v & 0xFFFFFFFFFFFFFFFF:
+                return name
+        return str(v)
+
+    def arg(self, kind: str, sym: str | None, v: int, cap: tuple[int, bytes] | None, compat: bool) -> str:
+        u = v & 0xFFFFFFFFFFFFFFFF
+        i32 = ((u & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000
+        if kind in ("INT", "FD"):
+            return str(i32)
+        if kind == "DIRFD":
+            return "AT_FDCWD" if i32 == AT_FDCWD else str(i32)
+        if kind == "UID":
+            return "-1" if i32 == -1 else str(u & 0xFFFFFFFF)
+        if kind == "UINT":
+            return str(u & 0xFFFFFFFF)
+        if kind == "LONG":
+            return str(i32 if compat else v)
+        if kind == "ULONG":
+            return str(u)
+        if kind == "HEX":
+            return hex(u)
+        if kind == "OCT":
+            return "0" + format(u, "o")
+        if kind == "FLAGS":
+            return self.flags(sym or "", u & 0xFFFFFFFF)
+        if kind == "ENUM":
+            return self.enum(sym or "", i32)
+        if kind == "CLONE_FLAGS":
+            return self.clone_flags(u)
+        if cap is None:
+            return hex(u) if u else "NULL"
+        cflags, raw = cap
+        if kind in ("STR", "STR_OUT", "STR_ENTRY"):
+            return _quoted(raw, bool(cflags & CAPF_CUT))
+        if kind == "ARGV":
+            return self.argv(raw, bool(cflags & CAPF_CUT))
+        return self.structure(kind, raw, compat)
+
+    def clone_flags(self, v: int) -> str:
+        sig, rest = v & 0xFF, v & ~0xFF
+        out = self.flags("clone", rest) if rest else ""
+        if not sig and rest:
+            return out
+        return (out + "|" if rest else "") + self.enum("signal", sig)
+
+    def argv(self, raw: bytes, cut: bool) -> str:
+        items, pos = [], 0
+        while pos + 4 <= len(raw):
+            iflags, length = raw[pos], int.from_bytes(raw[pos + 2 : pos + 4], self.order)
+            pos += 4
+            if pos + length > len(raw):
+                break
+            items.append(_quoted(raw[pos : pos + length], bool(iflags & CAPF_CUT)))
+            pos += length
+        if cut:
+            items.append("...")
+        return "[" + ", ".join(items) + "]"
+
+    def structure(self, kind: str, raw: bytes, compat: bool) -> str:
+        def words(fmt: str) -> tuple[int, ...]:
+            size = struct.calcsize(self.e + fmt)
+            return struct.unpack(self.e + fmt, raw[:size].ljust(size, b"\0"))
+
+        if kind in ("TIMESPEC", "TIMESPEC_INOUT"):
+            sec, nsec = words("ii" if compat else "qq")
+            return f"{{tv_sec={sec}, tv_nsec={nsec}}}"
+        if kind in ("SOCKADDR", "SOCKADDR_OUT"):
+            return self.sockaddr(raw)
+        if kind == "FDPAIR":
+            a, b = words("ii")
+            return f"[{a}, {b}]"
+        if kind == "ID_OUT":
+            return f"[{words('I')[0]}]"
+        if kind in ("RLIMIT", "RLIMIT_OUT"):
+            cur, mx = words("II") if compat else words("QQ")
+            if compat:
+                cur, mx = (RLIM_INFINITY if x == 0xFFFFFFFF else x for x in (cur, mx))
+            show = ["RLIM_INFINITY" if x == RLIM_INFINITY else str(x) for x in (cur, mx)]
+            return f"{{rlim_cur={show[0]}, rlim_max={show[1]}}}"
+        if kind == "CLONE_ARGS":
+            flags, _pidfd, _ctid, _ptid, exit_signal, stack, stack_size = words("QQQQQQQ")
+            return (
+                f"{{flags={self.flags('clone', flags)}, exit_signal={self.enum('signal', exit_signal)}, "
+                f"stack={hex(stack)}, stack_size={stack_size}}}"
+            )
+        if kind == "OPEN_HOW":
+            flags, mode, resolve = words("QQQ")
+            resolved = self.flags("resolve", resolve)
+            return f"{{flags={self.flags('open', flags)}, mode=0{mode:o}, resolve={resolved}}}"
+        if kind == "CAP_HEADER":
+            version, pid = words("Ii")
+            return f"{{version={self.enum('capver', version)}, pid={pid}}}"
+        if kind == "CAP_DATA":
+            e0, p0, i0, e1, p1, i1 = words("IIIIII")
+            return (
+                f"{{effective={hex(e0 | e1 << 32)}, permitted={hex(p0 | p1 << 32)}, "
+                f"inheritable={hex(i0 | i1 << 32)}}}"
+            )
+        if kind == "URING_PARAMS":
+            sq, cq, flags, _cpu, _idle, features = words("IIIIII")
+            return (
+                f"{{sq_entries={sq}, cq_entries={cq}, flags={self.flags('uring_setup', flags)}, "
+                f"features={hex(features)}}}"
+            )
+        return "NULL"
+
+    def sockaddr(self, raw: bytes) -> str:
+        family = int.from_bytes(raw[:2].ljust(2, b"\0"), self.order)
+        out = f"{{family={self.enum('af', family)}"
+        if family == self.af_inet and len(raw) >= 16:  # port and address in network order
+            port = int.from_bytes(raw[2:4], "big")
+            out += f', addr="{ipaddress.IPv4Address(raw[4:8])}", port={port}'
+        elif family == self.af_inet6 and len(raw) >= 28:
+            port = int.from_bytes(raw[2:4], "big")
+            out += f', addr="{ipaddress.IPv6Address(raw[8:24]).compressed}", port={port}'
+        elif family == self.af_unix and len(raw) > 2:
+            path = raw[2:]
+            if path[:1] != b"\0":
+                path = path.split(b"\0", 1)[0]
+            out += f", path={_quoted(path, False)}"
+        return out + "}"
