@@ -8,15 +8,20 @@ is still worth reading.
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import click
 
-from mysysdig.model import Header, Marker, ParseError, Record
+from mysysdig.cli.common import (
+    EXIT_STATUS_HELP,
+    BadLineReporter,
+    DropCounter,
+    finish,
+    quiet_broken_pipe,
+)
+from mysysdig.cli.syscalls import syscalls_command
+from mysysdig.model import Header, Marker, Record
 from mysysdig.records import iter_events, iter_frames
 from mysysdig.render import (
     format_header,
@@ -29,65 +34,6 @@ from mysysdig.render import (
 from mysysdig.source import display_name
 from mysysdig.stats import count_syscalls, rank_syscalls
 from mysysdig.symbols import SymbolResolver
-
-#: Exit status when the input had lines but not one of them could be parsed (likely not a record file).
-EXIT_NOTHING_PARSED = 1
-
-EXIT_STATUS_HELP = """\b
-EXIT STATUS
-  0  at least one record or marker was read, or the input was empty;
-     bad lines, if any, were reported on stderr and skipped
-  1  the input had lines but none of them could be parsed
-  2  usage error (unknown option, missing or unreadable FILE)
-"""
-
-
-class BadLineReporter:
-    """`on_error` handler printing `FILE:LINE: reason` to stderr as bad lines are met, and counting them."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.count = 0
-
-    def __call__(self, error: ParseError) -> None:
-        self.count += 1
-        click.echo(f"{self.name}:{error.line_no}: {error.reason}", err=True)
-
-    def summary(self) -> None:
-        """Print the closing count, so a long run's scattered reports are not missed."""
-        if self.count:
-            lines = "line" if self.count == 1 else "lines"
-            click.echo(f"mysysdig: {self.name}: {self.count} bad {lines} skipped", err=True)
-
-
-class DropCounter:
-    """`on_marker` handler totalling the records the module reported as dropped."""
-
-    def __init__(self) -> None:
-        self.dropped = 0
-        self.markers = 0
-
-    def __call__(self, marker: Marker) -> None:
-        self.markers += 1
-        self.dropped += marker.drop
-
-
-def _finish(reporter: BadLineReporter, parsed: int) -> None:
-    reporter.summary()
-    if parsed == 0 and reporter.count:
-        sys.exit(EXIT_NOTHING_PARSED)
-
-
-@contextmanager
-def _quiet_broken_pipe() -> Iterator[None]:
-    """End quietly when the reader of our output goes away (`mysysdig parse big | head`)."""
-    try:
-        yield
-    except BrokenPipeError:
-        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -176,7 +122,7 @@ def parse_command(file: str, fmt: str) -> None:
 
     out: TextIO = click.get_text_stream("stdout")
     parsed = 0
-    with _quiet_broken_pipe():
+    with quiet_broken_pipe():
         for event in iter_events(file, reporter):
             if type(event) is Header:
                 resolver.use(event)
@@ -185,7 +131,7 @@ def parse_command(file: str, fmt: str) -> None:
             parsed += 1
         out.flush()
     _warn_unresolved(reporter.name, resolver)
-    _finish(reporter, parsed)
+    finish(reporter, parsed)
 
 
 def _warn_unresolved(name: str, resolver: SymbolResolver) -> None:
@@ -258,7 +204,7 @@ def stats_command(file: str, top: int, fmt: str) -> None:
     total = int(counts.sum())
     table = rank_syscalls(counts, top)
     totals_line = f"total records: {total}, dropped records: {drops.dropped}"
-    with _quiet_broken_pipe():
+    with quiet_broken_pipe():
         if fmt == "json":
             rows = [
                 {"syscall": s, "count": int(c), "percent": float(p)}
@@ -273,7 +219,7 @@ def stats_command(file: str, top: int, fmt: str) -> None:
         else:
             click.echo(_format_table(table))
             click.echo(totals_line)
-    _finish(reporter, total + drops.markers)
+    finish(reporter, total + drops.markers)
 
 
 def _format_table(table: Any) -> str:
@@ -284,3 +230,6 @@ def _format_table(table: Any) -> str:
     width_count = max(len(r[1]) for r in rows)
     width_pct = max(len(r[2]) for r in rows)
     return "\n".join(f"{n:<{width_name}}  {c:>{width_count}}  {p:>{width_pct}}" for n, c, p in rows)
+
+
+main.add_command(syscalls_command)
