@@ -40,6 +40,7 @@ FLAG_COMPAT, FLAG_NO_ENTRY, FLAG_NO_RETURN, FLAG_NO_ARGS = 1, 2, 4, 8
 FLAG_LAT_WIDE, FLAG_RES_WIDE = 16, 32  # the value is a varint at the start of the variable part
 LAT_UNKNOWN = FLAG_NO_ENTRY | FLAG_NO_RETURN
 HEAD_SIZE = 32
+MAX_BLOCK_HEADS, MAX_BLOCK_VAR = 1 << 16, 16 << 20  # far above what the module writes; beyond: damage
 TYPE_SYSCALL, TYPE_THREAD, TYPE_DROP = 1, 2, 3
 CAPF_CUT = 1
 AT_FDCWD = -100
@@ -183,36 +184,71 @@ class Block:
 ErrorHandler = Callable[[ParseError], None]
 
 
+CHUNK = 8 << 20  # bytes read at a time: memory stays bounded whatever the file size
+
+
 def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None = None) -> Iterator[Block]:
-    """Yield each intact block; report damaged stretches by byte offset and resume at the next good one."""
-    data = f.read()
-    base = 24 + len(header.text.encode("ascii", errors="replace"))
+    """Yield each intact block; report damaged stretches by byte offset and resume at the next good one.
+
+    The file is read in chunks; a block is taken once all of it is in the buffer, so at most one block
+    (under 1 MiB as the module writes them) plus one chunk is held at a time.
+    """
     e = "<" if header.little else ">"
-    pos = 0
-    while pos < len(data):
-        block, size = _block_at(data, pos, e, header)
+    buf = b""
+    base = 24 + len(header.text.encode("ascii", errors="replace"))  # file offset of buf[0]
+    eof = False
+    bad_from: int | None = None  # file offset where a damaged stretch began
+
+    def report(end: int, why: str) -> None:
+        nonlocal bad_from
+        if on_error is not None and bad_from is not None:
+            on_error(ParseError(bad_from, f"{why}: skipped {end - bad_from} bytes at offset {bad_from}", ""))
+        bad_from = None
+
+    while True:
+        if not eof and len(buf) < CHUNK:
+            more = f.read(CHUNK)
+            eof = not more
+            buf += more
+        if not buf:
+            break
+        block, size = _block_at(buf, 0, e, header)
         if block is not None:
-            block.offset += base
+            report(base, "damaged block")
+            block.offset = base
             yield block
-            pos += size
+            buf, base = buf[size:], base + size
             continue
-        nxt = data.find(BLOCK_MAGIC, pos + 1)
-        while nxt != -1 and _block_at(data, nxt, e, header)[0] is None:
-            nxt = data.find(BLOCK_MAGIC, nxt + 1)
-        end = len(data) if nxt == -1 else nxt
-        if on_error is not None:
-            why = "truncated block" if nxt == -1 and data.startswith(BLOCK_MAGIC, pos) else "damaged block"
-            on_error(ParseError(base + pos, f"{why}: skipped {end - pos} bytes at offset {base + pos}", ""))
-        pos = end
+        if size < 0 and not eof:  # a block that is not all read yet
+            more = f.read(-size - len(buf) + CHUNK)
+            eof = not more
+            buf += more
+            continue
+        if bad_from is None:
+            bad_from = base
+        nxt = buf.find(BLOCK_MAGIC, 1)
+        if nxt == -1:
+            if eof:
+                report(base + len(buf), "truncated block" if size < 0 else "damaged block")
+                break
+            keep = len(buf) - (len(BLOCK_MAGIC) - 1)  # the magic may straddle the next chunk
+            buf, base = buf[keep:], base + keep
+            continue
+        buf, base = buf[nxt:], base + nxt
 
 
 def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Block | None, int]:
-    if not data.startswith(BLOCK_MAGIC, pos) or pos + 16 > len(data):
+    """The block at pos and its size; (None, -size) when it is not all in data yet, (None, 0) when bad."""
+    if not data.startswith(BLOCK_MAGIC, pos):
         return None, 0
+    if pos + 16 > len(data):
+        return None, -16
     count, var_bytes, crc = struct.unpack_from(e + "III", data, pos + 4)
     size = 16 + count * HEAD_SIZE + var_bytes
-    if pos + size > len(data):
+    if count > MAX_BLOCK_HEADS or var_bytes > MAX_BLOCK_VAR:
         return None, 0
+    if pos + size > len(data):
+        return None, -size
     body = data[pos + 16 : pos + size]
     if zlib.crc32(body) ^ 0xFFFFFFFF != crc:
         return None, 0
