@@ -191,11 +191,12 @@ def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None
     """Yield each intact block; report damaged stretches by byte offset and resume at the next good one.
 
     The file is read in chunks; a block is taken once all of it is in the buffer, so at most one block
-    (under 1 MiB as the module writes them) plus one chunk is held at a time.
+    (under 1 MiB as the module writes them) plus two chunks are held at a time.
     """
     e = "<" if header.little else ">"
     buf = b""
-    base = 24 + len(header.text.encode("ascii", errors="replace"))  # file offset of buf[0]
+    pos = 0  # start of the unread part of buf
+    base = 24 + len(header.text.encode("ascii", errors="replace"))  # file offset of buf[pos]
     eof = False
     bad_from: int | None = None  # file offset where a damaged stretch began
 
@@ -205,36 +206,39 @@ def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None
             on_error(ParseError(bad_from, f"{why}: skipped {end - bad_from} bytes at offset {bad_from}", ""))
         bad_from = None
 
+    def refill(want: int) -> None:
+        nonlocal buf, pos, eof
+        more = f.read(max(want, CHUNK))
+        eof = not more
+        buf = buf[pos:] + more
+        pos = 0
+
     while True:
-        if not eof and len(buf) < CHUNK:
-            more = f.read(CHUNK)
-            eof = not more
-            buf += more
-        if not buf:
+        if not eof and len(buf) - pos < CHUNK // 2:
+            refill(CHUNK)
+        if pos >= len(buf):
             break
-        block, size = _block_at(buf, 0, e, header)
+        block, size = _block_at(buf, pos, e, header)
         if block is not None:
             report(base, "damaged block")
             block.offset = base
             yield block
-            buf, base = buf[size:], base + size
+            pos, base = pos + size, base + size
             continue
         if size < 0 and not eof:  # a block that is not all read yet
-            more = f.read(-size - len(buf) + CHUNK)
-            eof = not more
-            buf += more
+            refill(-size)
             continue
         if bad_from is None:
             bad_from = base
-        nxt = buf.find(BLOCK_MAGIC, 1)
+        nxt = buf.find(BLOCK_MAGIC, pos + 1)
         if nxt == -1:
             if eof:
-                report(base + len(buf), "truncated block" if size < 0 else "damaged block")
+                report(base + len(buf) - pos, "truncated block" if size < 0 else "damaged block")
                 break
             keep = len(buf) - (len(BLOCK_MAGIC) - 1)  # the magic may straddle the next chunk
-            buf, base = buf[keep:], base + keep
+            pos, base = keep, base + keep - pos
             continue
-        buf, base = buf[nxt:], base + nxt
+        pos, base = nxt, base + nxt - pos
 
 
 def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Block | None, int]:
@@ -261,8 +265,11 @@ def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Bloc
 # --- the fast path: DataFrames from heads only ---
 
 
+FRAME_ROWS = 1 << 18  # records per DataFrame: large enough that pandas' fixed costs vanish
+
+
 def iter_frames(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[pd.DataFrame]:
-    """One DataFrame per block with the record columns that need no argument decoding.
+    """DataFrames of up to FRAME_ROWS records with the columns that need no argument decoding.
 
     Columns: ts, pid, tid, comm, syscall, nr, abi, res (nullable), lat_ns (nullable). Drop markers are
     returned as rows with syscall '@drop' and res holding the count, so callers can sum them.
@@ -270,7 +277,9 @@ def iter_frames(path: str | Path, on_error: ErrorHandler | None = None) -> Itera
     comms: dict[int, str] = {}
     with open(path, "rb") as f:
         header = read_header(f)
-        names = {abi: pd.Series(t) for abi, t in header.names.items()}
+        names = _SyscallCodes(header.names)
+        batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        rows = 0
         for block in iter_blocks(f, header, on_error):
             h = block.heads
             threads = np.flatnonzero(h["type"] == TYPE_THREAD)
@@ -281,9 +290,35 @@ def iter_frames(path: str | Path, on_error: ErrorHandler | None = None) -> Itera
                     comms[int(h["tid"][i])] = block.var[start : start + int(h["var_len"][i])].decode(
                         "utf-8", "surrogateescape"
                     )
-            keep = h["type"] != TYPE_THREAD
+                keep = h["type"] != TYPE_THREAD
+            else:
+                keep = slice(None)
             lat, res = _wide_values(block)
-            yield _frame(h[keep], lat[keep], res[keep], comms, names)
+            batch.append((h[keep], lat[keep], res[keep]))
+            rows += len(batch[-1][0])
+            if rows >= FRAME_ROWS:
+                yield _frame(batch, comms, names)
+                batch, rows = [], 0
+        if batch:
+            yield _frame(batch, comms, names)
+
+
+class _SyscallCodes:
+    """Category codes of syscall names, per ABI and number, so a frame's names cost one numpy lookup.
+
+    Categorical columns are built from integer codes; strings are never materialized per record.
+    """
+
+    def __init__(self, tables: dict[int, dict[int, str]]) -> None:
+        self.categories = sorted({n for t in tables.values() for n in t.values()} | {"unknown", "@drop"})
+        index = {name: i for i, name in enumerate(self.categories)}
+        self.unknown, self.drop = index["unknown"], index["@drop"]
+        self.by_abi = {}
+        for abi, table in tables.items():
+            codes = np.full(max(table, default=0) + 2, self.unknown, dtype=np.int32)
+            for nr, name in table.items():
+                codes[nr] = index[name]
+            self.by_abi[abi] = codes
 
 
 def _wide_values(block: Block) -> tuple[np.ndarray, np.ndarray]:
@@ -306,34 +341,40 @@ def _wide_values(block: Block) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _frame(
-    h: np.ndarray, lat_ns: np.ndarray, res_v: np.ndarray, comms: dict[int, str], names: dict[int, pd.Series]
+    batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    comms: dict[int, str],
+    names: _SyscallCodes,
 ) -> pd.DataFrame:
+    """syscall and comm are categorical (built from codes: pandas' per-string costs would dominate)."""
+    h = np.concatenate([b[0] for b in batch])
+    lat_ns = np.concatenate([b[1] for b in batch])
+    res_v = np.concatenate([b[2] for b in batch])
     syscall = h["type"] == TYPE_SYSCALL
     abi = np.where(h["flags"] & FLAG_COMPAT, 32, 64)
     nr = h["nr"].astype(np.int64)
-    name = pd.Series(np.full(len(h), "unknown", dtype=object))
-    for a, table in names.items():
+    codes = np.full(len(h), names.drop, dtype=np.int32)
+    for a, table in names.by_abi.items():
         sel = syscall & (abi == a)
         if sel.any():
-            name[sel] = table.reindex(nr[sel]).fillna("unknown").to_numpy()
-    name[~syscall] = "@drop"
+            codes[sel] = table[np.minimum(nr[sel], len(table) - 1)]
+    tid = h["tid"].astype(np.int64)
+    tids, inverse = np.unique(tid, return_inverse=True)
+    tid_comms = [comms.get(int(t)) for t in tids]
+    comm_categories = sorted({c for c in tid_comms if c is not None})
+    comm_index = {c: i for i, c in enumerate(comm_categories)}
+    comm_codes = np.array([comm_index.get(c, -1) for c in tid_comms], dtype=np.int32)[inverse]
     no_res = (h["flags"] & FLAG_NO_RETURN) != 0
-    lat = pd.array(lat_ns, dtype="Int64")
-    lat[(h["flags"] & LAT_UNKNOWN) != 0] = pd.NA
-    res = pd.array(res_v, dtype="Int64")
-    res[no_res & syscall] = pd.NA
-    tid = pd.Series(h["tid"].astype(np.int64))
     return pd.DataFrame(
         {
             "ts": h["ts"],
             "pid": h["pid"].astype(np.int64),
             "tid": tid,
-            "comm": tid.map(comms),
-            "syscall": name,
+            "comm": pd.Categorical.from_codes(comm_codes, categories=comm_categories),
+            "syscall": pd.Categorical.from_codes(codes, categories=names.categories),
             "nr": nr,
             "abi": abi,
-            "res": res,
-            "lat_ns": lat,
+            "res": pd.arrays.IntegerArray(res_v, no_res & syscall),
+            "lat_ns": pd.arrays.IntegerArray(lat_ns, (h["flags"] & LAT_UNKNOWN) != 0),
         }
     )
 
