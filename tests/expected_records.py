@@ -101,3 +101,22 @@ STAGE2: list[Call] = [
 
 # the clone child's only recorded call
 CHILD: list[Call] = [Call("exit", {"error_code": 7}, None)]
+
+# arm64 is a CONFIG_CLONE_BACKWARDS architecture: clone(flags, newsp, parent_tidptr, tls, child_tidptr),
+# as its sys_enter_clone format lists the fields. The workload passes the same five values (SIGCHLD, 0,
+# NULL, NULL, 0), so there the fourth (NULL) is tls and the fifth (0) child_tidptr.
+ARM64_CLONE = Call(
+    "clone",
+    {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None, "tls": 0, "child_tidptr": None},
+    lambda v, run: v > run["pid"],
+)
+
+
+def stage2(arch: str) -> list[Call]:
+    """STAGE2 as the kernel of arch ("x86_64" or "arm64") records it: the same calls, differing only where
+    the architecture's syscall ABI does."""
+    if arch in ("x86_64", "amd64"):
+        return STAGE2
+    if arch in ("arm64", "aarch64"):
+        return [ARM64_CLONE if c.syscall == "clone" else c for c in STAGE2]
+    raise ValueError(f"no expected records for arch {arch!r}")

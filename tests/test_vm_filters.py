@@ -8,7 +8,7 @@ so its count in the record file is known in advance.
 from __future__ import annotations
 
 import pytest
-from vm_support import RECORD, boot, parse_record_file
+from vm_support import RECORD, boot, parse_record_file, target_params
 
 pytestmark = pytest.mark.vm
 
@@ -56,9 +56,14 @@ SCRIPT = "\n".join(
 )
 
 
+@pytest.fixture(scope="module", params=target_params("filters"))
+def target(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def run():
-    result = boot(SCRIPT)
+def run(target):
+    result = boot(target, SCRIPT)
     assert not result.kernel_errors, result.kernel_errors
     assert result.status == 0, result.console[-3000:]
     return result

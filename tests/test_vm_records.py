@@ -12,8 +12,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from expected_records import CHILD, STAGE2, Call
-from vm_support import RECORD, boot, counts, parse_record_file
+from expected_records import CHILD, STAGE2, Call, stage2
+from vm_support import RECORD, boot, counts, parse_record_file, target_params
 
 from mysysdig.model import Record
 
@@ -41,9 +41,14 @@ true
 """
 
 
+@pytest.fixture(scope="module", params=target_params("records"))
+def target(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def run():
-    result = boot(SCRIPT)
+def run(target):
+    result = boot(target, SCRIPT)
     assert not result.kernel_errors, result.kernel_errors
     assert result.status == 0, result.tail() if hasattr(result, "tail") else result.console[-3000:]
     return result
@@ -97,15 +102,16 @@ def test_execve_shows_argv_captured_at_entry(direct):
     assert len(execs) == 2
 
 
-def test_every_field_of_every_stage2_call(direct):
+def test_every_field_of_every_stage2_call(direct, target):
     pid, records = direct
+    expected = stage2(target.arch)
     main = [r for r in records if r.tid == pid]
     assert all(r.pid == pid for r in main)
     first = next(i for i, r in enumerate(main) if r.syscall == "openat" and r.args.get("filename"))
     body = main[first:]
-    assert [r.syscall for r in body] == [c.syscall for c in STAGE2]
+    assert [r.syscall for r in body] == [c.syscall for c in expected]
     ctx = {"pid": pid}
-    for call, rec in zip(STAGE2, body, strict=True):
+    for call, rec in zip(expected, body, strict=True):
         check_call(call, rec, ctx)
         if rec.syscall in ("mmap", "clone"):
             ctx[rec.syscall] = rec.res

@@ -1,8 +1,12 @@
 """Shared pieces of the VM tests: building the module and workloads once, booting, parsing what comes back.
 
-Kernel tests never skip: if the kernel or its headers are missing, resolve_kernel() raises and the test
-fails with the command that fixes it (scripts/setup.sh). A skipped kernel test would hide that the module
-was never exercised.
+Every VM test runs once per target (x86_64 and arm64, each on kernel 6.1 and 6.12: scripts.testbed.TARGETS,
+narrowed by MYSYSDIG_TARGETS) through a module-scoped `target` fixture built from target_params(), so test
+ids end in the target, e.g. [arm64-6.12].
+
+Kernel tests never skip: if a target's kernel or headers are missing (or scripts/setup.sh could not fetch
+them), resolve_kernel() raises and every test of that target fails with the reason and the command that
+fixes it. A skipped kernel test would hide that the module was never exercised.
 """
 
 from __future__ import annotations
@@ -16,40 +20,78 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import pytest  # noqa: E402
+
 from mysysdig.decode import parse_text  # noqa: E402
 from mysysdig.model import Marker, ParseError, Record  # noqa: E402
-from scripts.testbed import Kernel, VmResult, build_module, build_static, resolve_kernel, run_vm  # noqa: E402
+from scripts.testbed import (  # noqa: E402
+    TARGETS,
+    Kernel,
+    Target,
+    VmResult,
+    build_module,
+    build_static,
+    parse_target,
+    run_vm,
+)
+from scripts.testbed.paths import cache_dir  # noqa: E402
 
 WORKLOADS = REPO / "tests" / "workloads"
 RECORD = "/etc/syscall-record/record"
+WORKLOAD_DIR = cache_dir() / "workloads"
+
+
+def target_params(group: str) -> list:
+    """Parameters for a module-scoped `target` fixture: one per target, with the target's id as the
+    test id. Each (test module, target) pair is its own xdist_group, so under `pytest -n 2 --dist
+    loadgroup` the VM a module boots for a target is booted once, on one worker."""
+    return [pytest.param(t, id=t.id, marks=pytest.mark.xdist_group(f"{group}:{t.id}")) for t in TARGETS]
+
+
+def kernel(target: Target | str) -> Kernel:
+    return _kernel(parse_target(target))
+
+
+def module(target: Target | str) -> Path:
+    return _module(parse_target(target))
+
+
+def workload_binaries(target: Target | str) -> dict[str, Path]:
+    """Every tests/workloads/*.c built for the target's native ABI, as /bin/<name>, and for its 32-bit
+    ABI (i686 on x86_64, armhf on arm64), as /bin/<name>32."""
+    return _workload_binaries(parse_target(target).spec.user64, parse_target(target).spec.user32)
 
 
 @cache
-def kernel(arch: str = "x86_64") -> Kernel:
-    return resolve_kernel(arch)
+def _kernel(target: Target) -> Kernel:
+    return target.kernel()
 
 
 @cache
-def module(arch: str = "x86_64") -> Path:
-    return build_module(kernel(arch))
+def _module(target: Target) -> Path:
+    return build_module(_kernel(target))
 
 
 @cache
-def workload_binaries(arch: str = "x86_64") -> dict[str, Path]:
-    out = REPO / ".cache" / "workloads" / arch
-    built = build_static(sorted(WORKLOADS.glob("*.c")), out, arch=arch)
-    return {p.name: p for p in built}
+def _workload_binaries(user64: str, user32: str) -> dict[str, Path]:
+    sources = sorted(WORKLOADS.glob("*.c"))
+    native = build_static(sources, WORKLOAD_DIR / user64, arch=user64)
+    compat = build_static(sources, WORKLOAD_DIR / user32, arch=user32, cflags=['-DSELF="/bin/sc_workload32"'])
+    binaries = {p.name: p for p in native}
+    binaries.update({f"{p.name}32": p for p in compat})
+    return binaries
 
 
-def boot(script: str, arch: str = "x86_64", timeout_s: int = 300) -> VmResult:
-    """Boot with the module at /my_sysdig.ko and every workload under /bin, run script, return the result.
+def boot(target: Target | str, script: str, timeout_s: int = 300) -> VmResult:
+    """Boot target's kernel with the module at /my_sysdig.ko and every workload under /bin (64-bit as
+    /bin/<name>, 32-bit as /bin/<name>32), run script, return the result.
 
     The result is not check()ed here: tests that provoke failures (bad insmod) look at the status
     themselves, but every test asserts that the kernel logged no oops.
     """
-    files = {"/my_sysdig.ko": module(arch)}
-    files.update({f"/bin/{name}": path for name, path in workload_binaries(arch).items()})
-    return run_vm(kernel(arch), files, script, timeout_s=timeout_s)
+    files = {"/my_sysdig.ko": module(target)}
+    files.update({f"/bin/{name}": path for name, path in workload_binaries(target).items()})
+    return run_vm(kernel(target), files, script, timeout_s=timeout_s)
 
 
 def parse_record_file(text: str) -> tuple[list[Record], list[Marker]]:
