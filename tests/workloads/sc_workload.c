@@ -25,6 +25,10 @@
 #include <netinet/in.h>
 
 #define PATH "/tmp/mysysdig-workload.txt"
+/* Where the guest has this program; the 32-bit build is given its own. */
+#ifndef SELF
+#define SELF "/bin/sc_workload"
+#endif
 
 static const char payload[] = "hello, \"world\"\n\x01\xff";	/* 17 bytes */
 
@@ -33,7 +37,7 @@ static int stage2(void)
 	char buf[4096];
 	struct stat st;
 	int sv[2], n;
-	long fd, dupfd, s, child;
+	long fd, dupfd, s, child, tid, pid;
 	void *map;
 	uint32_t word = 0;
 	struct timespec nap = { 0, 1000000 };
@@ -78,7 +82,11 @@ static int stage2(void)
 
 	syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	syscall(SYS_nanosleep, &nap, NULL);
-	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0);
+	/* gettid, then getpid: in this order on every arch (as arguments of
+	 * one call, the compiler would be free to evaluate them either way). */
+	tid = syscall(SYS_gettid);
+	pid = getpid();
+	syscall(SYS_tgkill, pid, tid, 0);
 
 	/* A child through the raw clone, which leaves with exit(7). */
 	child = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
@@ -97,6 +105,6 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "stage2"))
 		return stage2();
-	syscall(SYS_execve, "/bin/sc_workload", args, env);
+	syscall(SYS_execve, SELF, args, env);
 	return 1;
 }
