@@ -36,6 +36,41 @@ DTYPES: dict[str, str] = {
 #: Every column of a frame built by `mysysdig.records`, in order.
 FRAME_COLUMNS: tuple[str, ...] = (*COLUMNS, TRUNCATED)
 
+#: The columns of the fast summary reader (`mysysdig.decode.columns`): every fixed field, no arguments.
+#: This is all that counting, latency, error and interval statistics need.
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "args")
+
+#: Their dtypes: as DTYPES, except that the few distinct names are pandas categoricals, which makes
+#: grouping by them cheap and keeps millions of rows small.
+SUMMARY_DTYPES: dict[str, str] = {
+    c: ("category" if DTYPES[c] == "string" else DTYPES[c]) for c in SUMMARY_COLUMNS
+}
+
+#: Syscalls whose non-negative result is a number of bytes moved (the read/write/send/recv families),
+#: under their names in every ABI. sendmmsg/recvmmsg count messages, not bytes, and are left out.
+BYTES_SYSCALLS: frozenset[str] = frozenset(
+    {
+        "read",
+        "pread64",
+        "readv",
+        "preadv",
+        "preadv2",
+        "write",
+        "pwrite64",
+        "writev",
+        "pwritev",
+        "pwritev2",
+        "recv",
+        "recvfrom",
+        "recvmsg",
+        "send",
+        "sendto",
+        "sendmsg",
+        "sendfile",
+        "sendfile64",
+    }
+)
+
 #: The two ABIs a record can name (`abi=` field).
 ABIS: frozenset[int] = frozenset({64, 32})
 
@@ -74,6 +109,11 @@ _PREFERRED: dict[int, str] = {
     errno.EDEADLK: "EDEADLK",
     errno.EAGAIN: "EAGAIN",
 }
+
+
+def is_error(res: int | None) -> bool:
+    """Whether a result is an error code (-1..-4095), by the kernel's IS_ERR_VALUE rule."""
+    return res is not None and -MAX_ERRNO <= res < 0
 
 
 def errno_name(res: int | None) -> str | None:

@@ -15,14 +15,18 @@ import click
 
 from mysysdig.cli.common import (
     EXIT_STATUS_HELP,
+    FILTER_HELP,
     BadLineReporter,
-    DropCounter,
+    file_argument,
+    filter_options,
     finish,
     quiet_broken_pipe,
 )
+from mysysdig.cli.stats import stats_command
 from mysysdig.cli.syscalls import syscalls_command
+from mysysdig.filters import RecordFilter
 from mysysdig.model import Header, Marker, Record
-from mysysdig.records import iter_events, iter_frames
+from mysysdig.records import iter_events
 from mysysdig.render import (
     format_header,
     format_marker,
@@ -32,7 +36,6 @@ from mysysdig.render import (
     record_json,
 )
 from mysysdig.source import display_name
-from mysysdig.stats import count_syscalls, rank_syscalls
 from mysysdig.symbols import SymbolResolver
 
 
@@ -55,8 +58,8 @@ def main() -> None:
     """
 
 
-@main.command("parse", epilog=EXIT_STATUS_HELP)
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, exists=True))
+@main.command("parse", epilog=FILTER_HELP + "\n" + EXIT_STATUS_HELP)
+@file_argument
 @click.option(
     "--format",
     "fmt",
@@ -65,7 +68,8 @@ def main() -> None:
     show_default=True,
     help="text: one readable line per record; json: one JSON object per line.",
 )
-def parse_command(file: str, fmt: str) -> None:
+@filter_options
+def parse_command(file: str, fmt: str, filters: RecordFilter) -> None:
     """Print every record and drop marker of FILE, one per line.
 
     FILE is a record file (default location /etc/syscall-record/record), or - for standard input.
@@ -94,9 +98,12 @@ def parse_command(file: str, fmt: str) -> None:
       file's header: {"header": "mysysdig record", "version", "arch",
       "compat", "release", "snaplen", "tables": {TABLE: {NAME: value}}}.
 
+    Filters select records; drop markers and headers are always printed.
+
     \b
     EXAMPLES
       mysysdig parse /etc/syscall-record/record | less
+      mysysdig parse --comm nginx --syscall %network --failed record
       mysysdig parse --format json record | jq 'select(.res < 0)'
     """
     reporter = BadLineReporter(display_name(file))
@@ -123,8 +130,13 @@ def parse_command(file: str, fmt: str) -> None:
     out: TextIO = click.get_text_stream("stdout")
     parsed = 0
     with quiet_broken_pipe():
+        active = filters.active()
         for event in iter_events(file, reporter):
-            if type(event) is Header:
+            if type(event) is Record:
+                if active and not filters.keep(event):
+                    parsed += 1
+                    continue
+            elif type(event) is Header:
                 resolver.use(event)
             out.write(render(event))
             out.write("\n")
@@ -152,84 +164,5 @@ def _warn_unresolved(name: str, resolver: SymbolResolver) -> None:
         )
 
 
-@main.command("stats", epilog=EXIT_STATUS_HELP)
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, exists=True))
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="Show the N most frequent syscalls.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table for people; json and csv for programs.",
-)
-def stats_command(file: str, top: int, fmt: str) -> None:
-    """Count the syscalls of FILE and show the most frequent ones.
-
-    FILE is a record file (default location /etc/syscall-record/record), or - for standard input.
-    The file is read in chunks, so its size is not limited by memory.
-
-    \b
-    OUTPUT
-      Each of the top N syscalls with its number of records and its share of
-      ALL records in percent (ties in count are listed by name), then the
-      total number of records and the number of records the module dropped
-      (the sum of its drop markers; dropped records are not in the total).
-
-    \b
-      table  aligned columns SYSCALL COUNT PERCENT, then the line
-             "total records: T, dropped records: D"
-      json   one object: {"total": T, "dropped": D, "syscalls":
-             [{"syscall": ..., "count": ..., "percent": ...}, ...]}
-             with percent unrounded
-      csv    header syscall,count,percent and one row per syscall
-             (percent with 2 decimals); the totals line goes to stderr
-             so that stdout stays plain CSV
-
-    \b
-    EXAMPLES
-      mysysdig stats /etc/syscall-record/record
-      mysysdig stats --top 5 --format json record
-    """
-    reporter = BadLineReporter(display_name(file))
-    drops = DropCounter()
-    counts = count_syscalls(iter_frames(iter_events(file, reporter), on_marker=drops, columns=("syscall",)))
-    total = int(counts.sum())
-    table = rank_syscalls(counts, top)
-    totals_line = f"total records: {total}, dropped records: {drops.dropped}"
-    with quiet_broken_pipe():
-        if fmt == "json":
-            rows = [
-                {"syscall": s, "count": int(c), "percent": float(p)}
-                for s, c, p in table.itertuples(index=False, name=None)
-            ]
-            click.echo(json.dumps({"total": total, "dropped": drops.dropped, "syscalls": rows}))
-        elif fmt == "csv":
-            click.echo("syscall,count,percent")
-            for s, c, p in table.itertuples(index=False, name=None):
-                click.echo(f"{s},{c},{p:.2f}")
-            click.echo(totals_line, err=True)
-        else:
-            click.echo(_format_table(table))
-            click.echo(totals_line)
-    finish(reporter, total + drops.markers)
-
-
-def _format_table(table: Any) -> str:
-    """Aligned plain-text columns; pandas' own to_string adds an index and dtype-dependent spacing."""
-    rows = [("SYSCALL", "COUNT", "PERCENT")]
-    rows += [(s, str(c), f"{p:.2f}") for s, c, p in table.itertuples(index=False, name=None)]
-    width_name = max(len(r[0]) for r in rows)
-    width_count = max(len(r[1]) for r in rows)
-    width_pct = max(len(r[2]) for r in rows)
-    return "\n".join(f"{n:<{width_name}}  {c:>{width_count}}  {p:>{width_pct}}" for n, c, p in rows)
-
-
 main.add_command(syscalls_command)
+main.add_command(stats_command)

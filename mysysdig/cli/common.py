@@ -7,6 +7,7 @@ commands print tables, JSON and CSV the same way.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mysysdig.model import Marker, ParseError
+from mysysdig.source import display_name
 
 #: Exit status when the input had lines but not one of them could be parsed (likely not a record file).
 EXIT_NOTHING_PARSED = 1
@@ -206,3 +208,136 @@ def emit(
         click.echo(csv_text(frame))
     else:
         click.echo(text_table(frame, headers, formats))
+
+
+# --- Filters shared by every command that reads records ---
+
+FILTER_HELP = """\b
+FILTERS (every command that reads records takes them)
+  --pid/--tid/--comm/--syscall take one value or a comma-separated list
+  and may be repeated. --syscall takes names and strace-style classes:
+  %file %desc %network %process %signal %ipc %memory. --since/--until
+  take +DURATION after the first record (+5s, +1.5m), epoch seconds, a
+  record's ts (ns), or ISO 8601 (UTC unless a zone is given); --until is
+  exclusive.
+"""
+
+
+def _ints(values: tuple[str, ...], option: str) -> frozenset[int]:
+    try:
+        return frozenset(int(v) for spec in values for v in spec.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("want numbers, e.g. 1234 or 1234,5678", param_hint=option) from None
+
+
+def filter_options(f: F) -> F:
+    """Add the shared filter options; the command receives them as one `filters` RecordFilter."""
+    from mysysdig.classes import expand
+    from mysysdig.filters import RecordFilter, parse_time
+
+    options = [
+        click.option("--pid", "pids", multiple=True, metavar="PID[,PID]", help="Only these processes."),
+        click.option("--tid", "tids", multiple=True, metavar="TID[,TID]", help="Only these threads."),
+        click.option(
+            "--comm", "comms", multiple=True, metavar="NAME[,NAME]", help="Only these command names."
+        ),
+        click.option(
+            "--syscall",
+            "syscalls",
+            multiple=True,
+            metavar="NAME|%CLASS[,...]",
+            help="Only these syscalls or classes (%file, %network, ...).",
+        ),
+        click.option("--failed", "outcome", flag_value="failed", help="Only calls that returned an error."),
+        click.option("--succeeded", "outcome", flag_value="succeeded", help="Only calls that did not fail."),
+        click.option("--since", metavar="TIME", help="Only calls that entered at or after TIME."),
+        click.option("--until", metavar="TIME", help="Only calls that entered before TIME."),
+    ]
+
+    def build(**kwargs: Any) -> Any:
+        try:
+            syscalls = expand(kwargs.pop("syscalls"))
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--syscall") from None
+        since, until = kwargs.pop("since"), kwargs.pop("until")
+        try:
+            since_bound = parse_time(since) if since else None
+            until_bound = parse_time(until) if until else None
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--since/--until") from None
+        comms = frozenset(c for spec in kwargs.pop("comms") for c in spec.split(",") if c)
+        kwargs["filters"] = RecordFilter(
+            pids=_ints(kwargs.pop("pids"), "--pid"),
+            tids=_ints(kwargs.pop("tids"), "--tid"),
+            comms=comms,
+            syscalls=syscalls,
+            outcome=kwargs.pop("outcome"),
+            since=since_bound,
+            until=until_bound,
+        )
+        return f(**kwargs)
+
+    build = functools.wraps(f)(build)
+    for option in reversed(options):
+        build = option(build)
+    return build  # type: ignore[return-value]
+
+
+#: Files larger than this get a progress bar on stderr (when stderr is a terminal).
+PROGRESS_MIN_BYTES = 100 << 20
+
+
+@contextmanager
+def progress_bar(path: str) -> Iterator[Callable[[int], None] | None]:
+    """A callback advancing a progress bar to N bytes, or None when no bar is wanted."""
+    try:
+        size = os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        size = 0
+    if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=size, label="reading", file=sys.stderr, show_eta=True) as bar:
+        done = 0
+
+        def advance(position: int) -> None:
+            nonlocal done
+            bar.update(position - done)
+            done = position
+
+        yield advance
+
+
+class SummaryInput:
+    """The record file read by the fast column reader, filtered, with drops, headers and bad lines.
+
+    `frames()` yields filtered DataFrames of the summary columns; afterwards `total` is the number of
+    records that passed the filter, `parsed` the number of lines read as records or markers, `drops`
+    the drop totals and `headers` the headers met.
+    """
+
+    def __init__(self, file: str, filters: Any) -> None:
+        from mysysdig.model import Header
+
+        self.file = file
+        self.filters = filters
+        self.reporter = BadLineReporter(display_name(file))
+        self.drops = DropCounter()
+        self.headers: list[Header] = []
+        self.total = 0
+        self.parsed = 0
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        from mysysdig.decode.columns import ColumnReader
+
+        with progress_bar(self.file) as advance:
+            reader = ColumnReader(self.reporter, self.drops, self.headers.append, advance)
+            for frame in reader.frames(self.file):
+                self.parsed += len(frame)
+                frame = self.filters.apply(frame)
+                self.total += len(frame)
+                yield frame
+        self.parsed += self.drops.markers
+
+    def finish(self) -> None:
+        finish(self.reporter, self.parsed)
