@@ -2,11 +2,12 @@
 #   make                    build my_sysdig.ko for the running kernel
 #   make KDIR=<headers>     ... for another kernel
 #   make demo               boot a VM, trace a web server under load, print the summary
+#   make bench              overhead of my_sysdig vs. peer tracers in one VM boot -> bench/results.md
 #   make test               the whole test suite (unit + VM tests), installing what it needs
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PYTHON ?= python3
 
-.PHONY: all modules clean setup demo test lint
+.PHONY: all modules clean setup demo bench test lint
 
 all: modules
 
@@ -21,6 +22,9 @@ setup:
 
 demo: setup
 	$(PYTHON) -m scripts.demo
+
+bench: setup
+	$(PYTHON) -m scripts.bench
 
 lint:
 	$(PYTHON) -m ruff check mysysdig scripts tests
