@@ -179,12 +179,12 @@ def _block_end(data: bytes) -> int:
     """Where to cut a block: after its last newline, but before a trailing run of header lines.
 
     A header and its symbol tables are gathered into one Header, so they must not be split between two
-    blocks; they are carried over to the next one instead.
+    blocks; they are carried over to the next one instead (0 means: all header lines, read on).
     """
     cut = data.rfind(b"\n") + 1
     while cut > 0:
         start = data.rfind(b"\n", 0, cut - 1) + 1
-        if data[start : start + 1] != b"#" or start == 0:
+        if data[start : start + 1] != b"#":
             break
         cut = start
     return cut
