@@ -21,6 +21,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MYSYSDIG_CACHE_DIR:-$ROOT/.cache}"
 LOG="$CACHE/setup.log"
+LOG_NAME="${LOG#"$ROOT"/}"
 APT_DIR="$CACHE/apt"
 TARGETS="${MYSYSDIG_TARGETS:-x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12}"
 # Where 6.12 comes from. bookworm-security also carries a 6.12 series
@@ -140,12 +141,16 @@ EOF
     fi
 }
 
+# Refresh the private lists once per run. Failing is not fatal here: each
+# target then fails on its own with the reason.
 PAPT_UPDATED=0
 private_apt_update() {
-    if [ "$PAPT_UPDATED" = 0 ]; then
-        say "apt-get update (private lists in ${APT_DIR#"$ROOT"/})"
-        quietly papt apt-get update -q
-        PAPT_UPDATED=1
+    [ "$PAPT_UPDATED" = 0 ] || return 0
+    PAPT_UPDATED=1
+    say "apt-get update (private lists in ${APT_DIR#"$ROOT"/})"
+    if ! papt apt-get update -q >>"$LOG" 2>&1; then
+        echo "setup: WARNING: apt-get update of the private lists failed (see $LOG_NAME)" >&2
+        return 1
     fi
 }
 
@@ -348,13 +353,13 @@ setup_target() {
     fi
     # Retry once with fresh lists: stale ones name packages the mirror dropped.
     if [ "$PAPT_UPDATED" = 0 ]; then
-        private_apt_update
+        private_apt_update || true
         (fetch_target "$target") 2>"$err" && rm -f "$err" && return 0
     fi
     cat "$err" >>"$LOG"
     reason="$(tail -n 5 "$err" | tr '\n' ' ')"
     printf 'target=%s\nerror=%s\n' "$target" \
-        "scripts/setup.sh could not fetch this target's kernel: ${reason:-unknown error}(see .cache/setup.log)" \
+        "scripts/setup.sh could not fetch this target's kernel: ${reason:-unknown error}(see $LOG_NAME)" \
         >"$CACHE/targets/$target.env"
     echo "setup: ERROR: target $target UNAVAILABLE, its VM tests will fail: $reason" >&2
     FAILED_TARGETS+=("$target")
@@ -389,7 +394,7 @@ setup_arm64_userland() {
         return 0
     fi
     if [ "$PAPT_UPDATED" = 0 ]; then
-        private_apt_update
+        private_apt_update || true
         (fetch_arm64_userland) 2>"$err" && rm -f "$err" && return 0
     fi
     cat "$err" >>"$LOG"
@@ -418,7 +423,7 @@ main() {
     [ "$(id -u)" = 0 ] || { echo "setup: must run as root (apt-get)" >&2; exit 1; }
     install_missing "${PACKAGES[@]}"
     private_apt_config
-    private_lists_present || private_apt_update
+    private_lists_present || private_apt_update || true
     FAILED_TARGETS=()
     local target
     for target in $TARGETS; do
