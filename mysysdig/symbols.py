@@ -94,3 +94,78 @@ class SymbolResolver:
                 if number is not None:
                     out[name] = number
         return out
+
+
+# --- Open flags, for `mysysdig files` -----------------------------------------------------------------
+
+_ACCESS_MODES = ("O_RDONLY", "O_WRONLY", "O_RDWR")
+_O_ACCMODE = 3
+
+#: Open flags of the architectures the module supports, used for flags recorded as numbers when the file
+#: has no header: include/uapi/asm-generic/fcntl.h (x86_64 and its ia32 ABI) and arm64's overrides of
+#: O_DIRECTORY, O_NOFOLLOW, O_DIRECT and O_LARGEFILE (arch/arm64/include/uapi/asm/fcntl.h).
+_GENERIC_OPEN = {
+    "O_RDONLY": 0o0,
+    "O_WRONLY": 0o1,
+    "O_RDWR": 0o2,
+    "O_CREAT": 0o100,
+    "O_EXCL": 0o200,
+    "O_NOCTTY": 0o400,
+    "O_TRUNC": 0o1000,
+    "O_APPEND": 0o2000,
+    "O_NONBLOCK": 0o4000,
+    "O_DSYNC": 0o10000,
+    "FASYNC": 0o20000,
+    "O_DIRECT": 0o40000,
+    "O_LARGEFILE": 0o100000,
+    "O_DIRECTORY": 0o200000,
+    "O_NOFOLLOW": 0o400000,
+    "O_NOATIME": 0o1000000,
+    "O_CLOEXEC": 0o2000000,
+    "O_SYNC": 0o4000000 | 0o10000,
+    "O_PATH": 0o10000000,
+    "O_TMPFILE": 0o20000000 | 0o200000,
+}
+_ARM64_OPEN = {
+    **_GENERIC_OPEN,
+    "O_DIRECTORY": 0o40000,
+    "O_NOFOLLOW": 0o100000,
+    "O_DIRECT": 0o200000,
+    "O_LARGEFILE": 0o400000,
+    "O_TMPFILE": 0o20000000 | 0o40000,
+}
+OPEN_FLAGS: dict[str, dict[str, int]] = {"x86_64": _GENERIC_OPEN, "aarch64": _ARM64_OPEN}
+
+
+def open_table(header: Header | None) -> dict[str, int]:
+    """The open flag values to decode numbers with: the header's own table, else the arch's built-in one."""
+    if header is not None and header.tables.get("open"):
+        return header.tables["open"]
+    arch = header.arch if header is not None and header.arch in OPEN_FLAGS else "x86_64"
+    return OPEN_FLAGS[arch]
+
+
+def decode_flags(
+    value: int, table: Mapping[str, int], access_modes: tuple[str, ...] = _ACCESS_MODES
+) -> list[str]:
+    """Names of the bits of a flag word, widest fields first (O_TMPFILE before O_DIRECTORY).
+
+    The access mode (the low two bits of open flags) is a field, not bits, so it is named from its value;
+    bits no name covers are given as one `0x...` at the end, as the module does.
+    """
+    names: list[str] = []
+    rest = value
+    if access_modes:
+        mode = value & _O_ACCMODE
+        by_value = {table[m]: m for m in access_modes if m in table}
+        names.append(by_value.get(mode, hex(mode)))
+        rest &= ~_O_ACCMODE
+    candidates = [(k, v) for k, v in table.items() if v and k not in access_modes]
+    candidates.sort(key=lambda kv: -bin(kv[1]).count("1"))
+    for name, bits in candidates:
+        if rest & bits == bits:
+            names.append(name)
+            rest &= ~bits
+    if rest:
+        names.append(hex(rest))
+    return names

@@ -155,7 +155,7 @@ def test_by_process_top_syscalls_and_shares(recording):
         (["--syscall", "read,close"], lambda c: c.syscall in ("read", "close")),
         (["--syscall", "%network"], lambda c: c.syscall in ("sendto", "recvfrom")),
         (["--syscall", "%memory"], lambda c: c.syscall == "mmap"),
-        (["--syscall", "%file"], lambda c: c.syscall == "openat"),
+        (["--syscall", "%file"], lambda c: c.syscall in ("openat", "execve")),
         (["--failed"], lambda c: is_error(c.res)),
         (["--succeeded"], lambda c: c.res is not None and not is_error(c.res)),
         (

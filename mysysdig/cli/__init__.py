@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import click
 
+from mysysdig.cli.analyses import audit_command, files_command, mmap_command, seccomp_command
 from mysysdig.cli.common import (
     EXIT_STATUS_HELP,
     FILTER_HELP,
@@ -24,6 +25,7 @@ from mysysdig.cli.common import (
 )
 from mysysdig.cli.stats import stats_command
 from mysysdig.cli.syscalls import syscalls_command
+from mysysdig.cli.tail import tail_command
 from mysysdig.filters import RecordFilter
 from mysysdig.model import Header, Marker, Record
 from mysysdig.records import iter_events
@@ -166,3 +168,8 @@ def _warn_unresolved(name: str, resolver: SymbolResolver) -> None:
 
 main.add_command(syscalls_command)
 main.add_command(stats_command)
+main.add_command(files_command)
+main.add_command(mmap_command)
+main.add_command(audit_command)
+main.add_command(seccomp_command)
+main.add_command(tail_command)

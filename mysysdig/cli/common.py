@@ -311,33 +311,43 @@ def progress_bar(path: str) -> Iterator[Callable[[int], None] | None]:
 class SummaryInput:
     """The record file read by the fast column reader, filtered, with drops, headers and bad lines.
 
-    `frames()` yields filtered DataFrames of the summary columns; afterwards `total` is the number of
-    records that passed the filter, `parsed` the number of lines read as records or markers, `drops`
-    the drop totals and `headers` the headers met.
+    `frames()` yields filtered DataFrames of the summary columns; `blocks()` also gives, per frame, the
+    full Records of the syscalls named in `select` that pass the filter. Afterwards `total` is the number
+    of records that passed, `parsed` the number of lines read as records or markers, `drops` the drop
+    totals and `headers` the headers met.
     """
 
-    def __init__(self, file: str, filters: Any) -> None:
+    def __init__(self, file: str, filters: Any, select: frozenset[str] = frozenset()) -> None:
         from mysysdig.model import Header
 
         self.file = file
         self.filters = filters
+        self.select = select
         self.reporter = BadLineReporter(display_name(file))
         self.drops = DropCounter()
         self.headers: list[Header] = []
         self.total = 0
         self.parsed = 0
 
-    def frames(self) -> Iterator[pd.DataFrame]:
+    def blocks(self) -> Iterator[tuple[pd.DataFrame, list[Any]]]:
         from mysysdig.decode.columns import ColumnReader
 
+        active = self.filters.active()
         with progress_bar(self.file) as advance:
-            reader = ColumnReader(self.reporter, self.drops, self.headers.append, advance)
+            reader = ColumnReader(self.reporter, self.drops, self.headers.append, advance, select=self.select)
             for frame in reader.frames(self.file):
                 self.parsed += len(frame)
                 frame = self.filters.apply(frame)
                 self.total += len(frame)
-                yield frame
+                records = reader.take_selected()
+                if active:
+                    records = [r for r in records if self.filters.keep(r)]
+                yield frame, records
         self.parsed += self.drops.markers
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        for frame, _ in self.blocks():
+            yield frame
 
     def finish(self) -> None:
         finish(self.reporter, self.parsed)

@@ -63,7 +63,9 @@ class ColumnReader:
     """Read a record file block by block into DataFrames of `mysysdig.schema.SUMMARY_COLUMNS`.
 
     Markers, headers and bad lines go to the handlers, as with `mysysdig.records.iter_events`.
-    `progress` is called with the number of bytes consumed after each block.
+    `progress` is called with the number of bytes consumed after each block. Commands that need the
+    arguments of a few syscalls (open flags, mmap sizes, execve argv) name them in `select`: those lines
+    are also parsed in full, and after each frame `take_selected()` returns their Records in file order.
     """
 
     def __init__(
@@ -73,7 +75,11 @@ class ColumnReader:
         on_header: HeaderHandler | None = None,
         progress: ProgressHandler | None = None,
         block_size: int = BLOCK_SIZE,
+        select: frozenset[str] = frozenset(),
     ) -> None:
+        self.select = select
+        #: Full Records of the calls named in `select`, from the last block read (see `take_selected`).
+        self.selected: list[Record] = []
         self.on_error = on_error
         self.on_marker = on_marker
         self.on_header = on_header
@@ -102,6 +108,11 @@ class ColumnReader:
                 stream.close()
         if not produced:
             yield empty_frame()
+
+    def take_selected(self) -> list[Record]:
+        """The selected Records of the blocks read since the last call."""
+        records, self.selected = self.selected, []
+        return records
 
     def _frames(self, stream: BinaryIO) -> Iterator[pd.DataFrame]:
         carry = b""
@@ -147,11 +158,18 @@ class ColumnReader:
         lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(text))
         valid = pc.match_substring_regex(lines, VALID_RECORD).to_numpy(zero_copy_only=False)
         frames = []
+        selected: list[tuple[int, str]] = []
         if valid.any():
             good = lines.filter(pa.array(valid)) if not valid.all() else lines
             frame = _fields(good)
             if frame is not None:
                 frames.append(frame)
+                if self.select:
+                    wanted = frame["syscall"].isin(self.select).to_numpy()
+                    if wanted.any():
+                        numbers = np.flatnonzero(valid)[wanted] + first_line_no
+                        texts = good.filter(pa.array(wanted)).to_pylist()
+                        selected = list(zip(numbers.tolist(), texts, strict=True))
             else:
                 valid[:] = False
         if not valid.all():
@@ -163,6 +181,9 @@ class ColumnReader:
             for event in parse_numbered(pairs, self.on_error):
                 if type(event) is Record:
                     records.append(event)
+                    if event.syscall in self.select:
+                        selected.append((event.line_no, ""))
+                        self.selected.append(event)
                 elif type(event) is Marker:
                     if self.on_marker is not None:
                         self.on_marker(event)
@@ -170,6 +191,11 @@ class ColumnReader:
                     self.on_header(event)
             if records:
                 frames.append(records_summary(records))
+        if selected:
+            # Fast-path lines, parsed in full now; slow-path ones were appended above already.
+            fast_lines = [(n, t) for n, t in selected if t]
+            self.selected.extend(e for e in parse_numbered(fast_lines) if type(e) is Record)
+            self.selected.sort(key=lambda r: r.line_no)
         if not frames:
             return empty_frame()
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
