@@ -121,3 +121,24 @@ def test_empty_file_gives_one_empty_frame(tmp_path):
     path.write_text("")
     frames = list(ColumnReader().frames(path))
     assert len(frames) == 1 and frames[0].empty and list(frames[0].columns) == list(SUMMARY_COLUMNS)
+
+
+def test_read_summary_and_the_read_records_example(tmp_path):
+    from fixtures.workload import make_calls, write_recording
+
+    import mysysdig
+
+    calls = make_calls(600, seed=5)
+    path = tmp_path / "w.record"
+    write_recording(path, calls, noise=False)
+    summary = mysysdig.read_summary(path)
+    assert len(summary) == len(calls) and list(summary.columns) == list(SUMMARY_COLUMNS)
+    # The example of read_records' docstring, checked against the calls written.
+    df = mysysdig.read_records(path)
+    opens = df[df.syscall.isin(["open", "openat"]) & (df.comm == "nginx") & (df.res < 0)]
+    got = opens.args.map(lambda a: a["filename"]).value_counts().to_dict()
+    want: dict[str, int] = {}
+    for c in calls:
+        if c.syscall == "openat" and c.comm == "nginx" and c.res < 0:
+            want[c.extra["path"]] = want.get(c.extra["path"], 0) + 1
+    assert got == want and want
