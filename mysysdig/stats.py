@@ -75,6 +75,10 @@ def nearest_rank(sorted_values: np.ndarray, p: float) -> int:
     return int(sorted_values[max(math.ceil(p / 100 * n) - 1, 0)])
 
 
+#: Partial results are added up after this many chunks.
+COMPACT_EVERY = 64
+
+
 class GroupStats:
     """Per-group statistics accumulated chunk by chunk, in memory that grows with the number of groups.
 
@@ -138,6 +142,21 @@ class GroupStats:
                     pd.Series(np.where(moving, res, 0)).groupby(by, observed=True, sort=False).sum()
                 )
         self._parts.append(part)
+        if len(self._parts) >= COMPACT_EVERY:
+            # Keep memory in proportion to the number of groups, not to the number of chunks read.
+            self._parts = [self._combined()]
+
+    def _combined(self) -> pd.DataFrame:
+        """All partial results added up into one frame indexed by the keys."""
+        parts = [p.set_axis(_object_index(p.index, self.keys)) for p in self._parts]
+        agg = {"count": "sum"}
+        if self.latency:
+            agg.update(lat_count="sum", total_ns="sum", min_ns="min", max_ns="max")
+        if self.errors:
+            agg["errors"] = "sum"
+        if self.nbytes:
+            agg["bytes"] = "sum"
+        return pd.concat(parts).groupby(level=list(range(len(self.keys))), sort=False).agg(agg)
 
     def _gid(self, key: tuple) -> int:
         gid = self._gids.get(key)
@@ -163,16 +182,7 @@ class GroupStats:
             columns += ["bytes"]
         if not self._parts:
             return pd.DataFrame(columns=columns)
-        parts = [p.set_axis(_object_index(p.index, self.keys)) for p in self._parts]
-        whole = pd.concat(parts)
-        agg = {"count": "sum"}
-        if self.latency:
-            agg.update(lat_count="sum", total_ns="sum", min_ns="min", max_ns="max")
-        if self.errors:
-            agg["errors"] = "sum"
-        if self.nbytes:
-            agg["bytes"] = "sum"
-        table = whole.groupby(level=list(range(len(self.keys))), sort=False).agg(agg)
+        table = self._combined()
         if self.latency:
             table["avg_ns"] = table["total_ns"] / table["lat_count"].where(table["lat_count"] > 0)
             pct = self._percentiles()

@@ -246,3 +246,14 @@ def test_help_is_a_manual():
     text = " ".join(result.stdout.split())
     for word in ("EXAMPLES", "INTERVALS", "FILTERS", "EXIT STATUS", "%network", "--since"):
         assert word in text
+
+
+def test_adding_up_partial_results_early_changes_nothing(recording, monkeypatch):
+    import mysysdig.stats
+
+    path, _ = recording
+    args = ("--latency", "--errors", "--bytes", "--by", "pid,syscall")
+    whole = stats_json(path, *args)
+    monkeypatch.setattr(mysysdig.stats, "COMPACT_EVERY", 2)
+    monkeypatch.setattr("mysysdig.decode.columns.BLOCK_SIZE", 4096)
+    assert stats_json(path, *args) == whole

@@ -75,7 +75,7 @@ class ColumnReader:
         on_marker: MarkerHandler | None = None,
         on_header: HeaderHandler | None = None,
         progress: ProgressHandler | None = None,
-        block_size: int = BLOCK_SIZE,
+        block_size: int | None = None,
         select: frozenset[str] = frozenset(),
     ) -> None:
         self.select = select
@@ -85,7 +85,7 @@ class ColumnReader:
         self.on_marker = on_marker
         self.on_header = on_header
         self.progress = progress
-        self.block_size = block_size
+        self.block_size = block_size or BLOCK_SIZE
         self.lines = 0
 
     def frames(self, path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
