@@ -44,17 +44,24 @@ from mysysdig.symbols import SymbolResolver
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mysysdig", prog_name="mysysdig")
 def main() -> None:
-    """Read the syscall records written by the my_sysdig kernel module.
+    """Read and analyse the syscall records written by the my_sysdig kernel module.
 
     \b
     DESCRIPTION
       my_sysdig.ko appends one text line per completed syscall to its record
       file (default /etc/syscall-record/record), plus drop markers when it had
-      to lose records. mysysdig parses that file, prints it readably or as
-      JSON, and summarises it. The format is described in docs/record-format.md.
+      to lose records. mysysdig answers questions about such a recording
+      offline, on any machine with Python: what was called, how often, how
+      long it took and how often it failed (stats), which files were opened
+      (files), who maps memory (mmap), what a security review needs (audit),
+      which syscalls a seccomp profile must allow (seccomp); it follows a live
+      file (tail), prints records (parse), and lists what a built module
+      supports (syscalls). The format is described in docs/record-format.md.
 
-    Lines that do not follow the format are reported on standard error as FILE:LINE: reason, skipped,
-    and counted in a summary at the end; they never stop the run.
+    Every command that reads records takes the same filters: --pid, --tid, --comm, --syscall (names
+    and %classes), --failed/--succeeded, --since/--until. Lines that do not follow the format are
+    reported on standard error as FILE:LINE: reason, skipped, and counted in a summary at the end;
+    they never stop the run.
 
     Run `mysysdig COMMAND --help` for the manual of a command.
     """
