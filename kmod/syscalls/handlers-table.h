@@ -107,7 +107,7 @@ SC(mount,	A(STR, dev_name), A(STR, dir_name), A(STR, type),
 SC(umount2,	A(STR, name), F(umount, flags))
 SC(fsconfig,	A(FD, fd), E(fsconfig, cmd), A(STR, _key), A(PTR, _value),
 		A(INT, aux))
-SC(quotactl,	A(HEX, cmd), A(STR, special), A(UINT, id), A(PTR, addr))
+SC(quotactl,	A(UINT, cmd), A(STR, special), A(UINT, id), A(PTR, addr))
 
 /* --- event and notification descriptors --- */
 #ifdef __NR_epoll_create
@@ -168,7 +168,7 @@ SC(sendmsg,	A(FD, fd), A(PTR, msg), F(msg, flags))
 SC(recvmsg,	A(FD, fd), A(PTR, msg), F(msg, flags))
 SC(sendmmsg,	A(FD, fd), A(PTR, mmsg), A(UINT, vlen), F(msg, flags))
 SC(recvmmsg,	A(FD, fd), A(PTR, mmsg), A(UINT, vlen), F(msg, flags),
-		A(TIMESPEC, timeout))
+		A(TIMESPEC_INOUT, timeout))
 SC(shutdown,	A(FD, fd), E(shut, how))
 SC(getsockopt,	A(FD, fd), E(sol, level), A(INT, optname), A(PTR, optval),
 		A(PTR, optlen))
