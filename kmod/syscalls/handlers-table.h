@@ -50,7 +50,7 @@ SC(flock,	A(FD, fd), F(flock, cmd))
 SC(ioctl,	A(FD, fd), A(HEX, cmd), A(HEX, arg))
 SC(sendfile,	A(FD, out_fd), A(FD, in_fd), A(PTR, offset), A(ULONG, count))
 SC(splice,	A(FD, fd_in), A(PTR, off_in), A(FD, fd_out), A(PTR, off_out),
-		A(ULONG, len), A(HEX, flags))
+		A(ULONG, len), F(splice, flags))
 SC(copy_file_range, A(FD, fd_in), A(PTR, off_in), A(FD, fd_out),
 		A(PTR, off_out), A(ULONG, len), A(UINT, flags))
 

@@ -357,7 +357,7 @@ static inline void sc_render_sockaddr(struct sc_out *o,
 static inline void sc_render_rlim(struct sc_out *o, u64 v)
 {
 	if (v == RLIM_INFINITY)
-		sc_out_printf(o, "RLIM_INFINITY");
+		sc_render_enum(o, &sym_rlim, v);
 	else
 		sc_out_printf(o, "%llu", v);
 }

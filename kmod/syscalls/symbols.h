@@ -28,10 +28,10 @@ struct sc_symtab {
 	X(open) X(fdflags) X(at) X(access) X(prot) X(mmap) X(clone) X(signal) X(af) \
 	X(socktype) X(ipproto) X(msg) X(shut) X(sol) X(fcntl) X(flock) \
 	X(seek) X(futex) X(prctl) X(ptrace) X(bpf) X(seccomp_op) \
-	X(seccomp_flags) X(mount) X(umount) X(rlimit) X(uring_setup) \
+	X(seccomp_flags) X(mount) X(umount) X(rlimit) X(rlim) X(uring_setup) \
 	X(uring_enter) X(uring_register) X(epoll) X(efd) X(inotify) X(sfd) \
-	X(tfd) X(clockid) X(uffd) X(mlock) X(mcl) X(rename) X(semctl) \
-	X(ipcflags) X(fsconfig) X(capver) X(resolve)
+	X(tfd) X(clockid) X(uffd) X(mlock) X(mcl) X(splice) X(rename) \
+	X(semctl) X(ipcflags) X(fsconfig) X(capver) X(resolve)
 
 #define SC_DECLARE_SYMTAB(t) extern const struct sc_symtab sym_##t;
 SC_SYMTABS(SC_DECLARE_SYMTAB)
