@@ -106,6 +106,18 @@ class RecordFilter:
         until = self.until.resolve(self.start_ts) if self.until else None
         return since, until
 
+    def columns(self) -> set[str]:
+        """The summary columns the filter looks at (so a reader can extract only those)."""
+        needed = set()
+        for attr, column in (("pids", "pid"), ("tids", "tid"), ("comms", "comm"), ("syscalls", "syscall")):
+            if getattr(self, attr):
+                needed.add(column)
+        if self.outcome is not None:
+            needed.add("res")
+        if self.since is not None or self.until is not None:
+            needed.add("ts")
+        return needed
+
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of a frame (summary or full record columns) that pass."""
         keep = np.ones(len(frame), dtype=bool)

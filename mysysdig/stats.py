@@ -102,6 +102,18 @@ class GroupStats:
         self._lat_gid: list[np.ndarray] = []
         self._lat: list[np.ndarray] = []
 
+    @property
+    def columns(self) -> set[str]:
+        """The record columns `add` needs."""
+        needed = set(self.keys)
+        if self.latency:
+            needed.add("lat_ns")
+        if self.errors or self.nbytes:
+            needed.add("res")
+        if self.nbytes:
+            needed.add("syscall")
+        return needed
+
     def add(self, frame: pd.DataFrame) -> None:
         """Fold one chunk (summary or full record columns) into the statistics."""
         if len(frame) == 0:
@@ -265,6 +277,14 @@ class IntervalStats:
         self._lat: list[pd.DataFrame] = []
         self.first: int | None = None
         self.last: int | None = None
+
+    @property
+    def columns(self) -> set[str]:
+        """The record columns `add` needs."""
+        needed = {"ts", "syscall", "nr"}
+        if self.per_process:
+            needed |= {"pid", "comm", "lat_ns", "res"}
+        return needed
 
     def add(self, frame: pd.DataFrame) -> None:
         if len(frame) == 0:

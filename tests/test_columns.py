@@ -142,3 +142,20 @@ def test_read_summary_and_the_read_records_example(tmp_path):
         if c.syscall == "openat" and c.comm == "nginx" and c.res < 0:
             want[c.extra["path"]] = want.get(c.extra["path"], 0) + 1
     assert got == want and want
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [("syscall",), ("pid", "res"), ("comm", "tid"), ("ts", "lat_ns", "nr"), ("abi", "syscall", "res")],
+)
+def test_only_the_columns_asked_for_are_extracted_and_they_agree(tmp_path, columns):
+    path = tmp_path / "tricky.record"
+    path.write_bytes("".join(TRICKY).encode("latin-1"))
+    full, full_errors, *_ = fast(path)
+    errors = ErrorCollector()
+    part = pd.concat(list(ColumnReader(errors, columns=columns).frames(path)), ignore_index=True)
+    assert list(part.columns) == [c for c in SUMMARY_COLUMNS if c in columns]
+    pd.testing.assert_frame_equal(
+        part.astype(object), full[list(part.columns)].astype(object), check_categorical=False
+    )
+    assert [(e.line_no, e.reason) for e in errors.errors] == [(e.line_no, e.reason) for e in full_errors]

@@ -208,9 +208,9 @@ def audit_command(
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--interval") from None
     select = analysis.PRIVILEGE_SYSCALLS | analysis.EXEC_SYSCALLS | analysis.PTRACE_SYSCALLS
-    source = SummaryInput(file, filters, select=select)
-    records: list[Record] = []
     rates = IntervalStats(interval_ns)
+    source = SummaryInput(file, filters, select=select, columns=rates.columns | {"pid", "comm", "res"})
+    records: list[Record] = []
     permission_parts = []
     for frame, selected in source.blocks():
         records.extend(selected)
@@ -287,7 +287,7 @@ def seccomp_command(file: str, default_action: str, filters: RecordFilter) -> No
     EXAMPLES
       mysysdig seccomp --comm nginx record > nginx-seccomp.json
     """
-    source = SummaryInput(file, filters)
+    source = SummaryInput(file, filters, columns={"syscall", "abi"})
     names: set[str] = set()
     abis: set[int] = set()
     for frame in source.frames():

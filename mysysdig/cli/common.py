@@ -13,7 +13,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -317,9 +317,13 @@ class SummaryInput:
     totals and `headers` the headers met.
     """
 
-    def __init__(self, file: str, filters: Any, select: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, file: str, filters: Any, select: frozenset[str] = frozenset(), columns: Iterable[str] = ()
+    ) -> None:
         from mysysdig.model import Header
 
+        #: Summary columns to extract: what the command asks for plus what the filters look at.
+        self.columns = set(columns) | filters.columns()
         self.file = file
         self.filters = filters
         self.select = select
@@ -334,7 +338,14 @@ class SummaryInput:
 
         active = self.filters.active()
         with progress_bar(self.file) as advance:
-            reader = ColumnReader(self.reporter, self.drops, self.headers.append, advance, select=self.select)
+            reader = ColumnReader(
+                self.reporter,
+                self.drops,
+                self.headers.append,
+                advance,
+                select=self.select,
+                columns=self.columns,
+            )
             for frame in reader.frames(self.file):
                 self.parsed += len(frame)
                 frame = self.filters.apply(frame)

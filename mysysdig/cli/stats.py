@@ -193,7 +193,6 @@ def stats_command(
     keys = _by(by)
     if fmt == "lines" and interval is None:
         raise click.UsageError("--format lines needs --interval")
-    source = SummaryInput(file, filters)
     if interval is not None:
         try:
             interval_ns = parse_duration(interval)
@@ -201,12 +200,15 @@ def stats_command(
             raise click.BadParameter(str(e), param_hint="--interval") from None
         if interval_ns <= 0:
             raise click.BadParameter("must be positive", param_hint="--interval")
-        _intervals(source, interval_ns, top, fmt)
+        _intervals(file, filters, interval_ns, top, fmt)
         return
     top = 20 if top is None else top
     group_keys = ["pid", "syscall"] if keys == "process" else ["syscall"] if keys == "syscall" else keys
     stats = GroupStats(group_keys, latency=latency, errors=errors, nbytes=nbytes)
     names = GroupStats(["pid", "comm"])
+    source = SummaryInput(
+        file, filters, columns=stats.columns | (names.columns if keys == "process" else set())
+    )
     for frame in source.frames():
         stats.add(frame)
         if keys == "process":
@@ -300,8 +302,9 @@ def _processes(
         click.echo(_totals(total, dropped))
 
 
-def _intervals(source: SummaryInput, interval_ns: int, top: int | None, fmt: str) -> None:
+def _intervals(file: str, filters: RecordFilter, interval_ns: int, top: int | None, fmt: str) -> None:
     stats = IntervalStats(interval_ns, per_process=fmt == "lines")
+    source = SummaryInput(file, filters, columns=stats.columns)
     for frame in source.frames():
         stats.add(frame)
     with quiet_broken_pipe():

@@ -20,8 +20,8 @@ difference: duplicate argument names, which a regular expression cannot see, are
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -48,12 +48,14 @@ _NOT_RES = (
 _ARG = f", {_NOT_RES}=(?:{grammar.ATOM}|{grammar.STRING}|{grammar.LIST}|{grammar.STRUCT})"
 
 #: The record grammar of `mysysdig.decode.grammar.RECORD` in RE2 syntax, for whole lines with their "\n".
+#: A result of more than 17 characters may not fit 64 bits; such (rare) lines go to the line parser,
+#: which decides, so the fast path never has to check the range.
 VALID_RECORD = (
     rf"\Apid=(?:0|[1-9][0-9]*), [A-Za-z0-9_]+(?:{_ARG})*"
-    rf'(?:, res=(?:-?[0-9]+|0x[0-9a-fA-F]+)(?:, data="{STRING_BODY}"(?:\.\.\.)?)?)?'
+    rf'(?:, res=(?:-?[0-9]{{1,17}}|0x[0-9a-fA-F]{{1,15}})(?:, data="{STRING_BODY}"(?:\.\.\.)?)?)?'
     rf', tid=[0-9]+, comm="{STRING_BODY}", abi=(?:64|32), nr=[0-9]+, ts=[0-9]+(?:, lat=[0-9]+)?\n\z'
 )
-_RES = r', res=(?P<res>-?[0-9]+|0x[0-9a-fA-F]+)(?:, data="|\z)'
+_RES = r', res=(?P<res>-?[0-9]+|0x[0-9a-fA-F]+)(?:, data="|, tid=[0-9]+, comm=")'
 
 ProgressHandler = Callable[[int], None]
 MarkerHandler = Callable[[Marker], None]
@@ -67,6 +69,8 @@ class ColumnReader:
     `progress` is called with the number of bytes consumed after each block. Commands that need the
     arguments of a few syscalls (open flags, mmap sizes, execve argv) name them in `select`: those lines
     are also parsed in full, and after each frame `take_selected()` returns their Records in file order.
+    `columns` limits the frames to the columns a caller needs; fields not asked for are not extracted,
+    which is most of the work (every line is still validated, so bad lines are reported all the same).
     """
 
     def __init__(
@@ -77,8 +81,13 @@ class ColumnReader:
         progress: ProgressHandler | None = None,
         block_size: int | None = None,
         select: frozenset[str] = frozenset(),
+        columns: Iterable[str] = SUMMARY_COLUMNS,
     ) -> None:
         self.select = select
+        self.need = frozenset(columns) | ({"syscall"} if select else frozenset())
+        unknown = self.need - set(SUMMARY_COLUMNS)
+        if unknown:
+            raise ValueError(f"not summary columns: {sorted(unknown)}")
         #: Full Records of the calls named in `select`, from the last block read (see `take_selected`).
         self.selected: list[Record] = []
         self.on_error = on_error
@@ -108,7 +117,7 @@ class ColumnReader:
             if str(path) != STDIN:
                 stream.close()
         if not produced:
-            yield empty_frame()
+            yield empty_frame(self.need)
 
     def take_selected(self) -> list[Record]:
         """The selected Records of the blocks read since the last call."""
@@ -162,17 +171,14 @@ class ColumnReader:
         selected: list[tuple[int, str]] = []
         if valid.any():
             good = lines.filter(pa.array(valid)) if not valid.all() else lines
-            frame = _fields(good)
-            if frame is not None:
-                frames.append(frame)
-                if self.select:
-                    wanted = frame["syscall"].isin(self.select).to_numpy()
-                    if wanted.any():
-                        numbers = np.flatnonzero(valid)[wanted] + first_line_no
-                        texts = good.filter(pa.array(wanted)).to_pylist()
-                        selected = list(zip(numbers.tolist(), texts, strict=True))
-            else:
-                valid[:] = False
+            frame = _fields(good, self.need)
+            frames.append(frame)
+            if self.select:
+                wanted = frame["syscall"].isin(self.select).to_numpy()
+                if wanted.any():
+                    numbers = np.flatnonzero(valid)[wanted] + first_line_no
+                    texts = good.filter(pa.array(wanted)).to_pylist()
+                    selected = list(zip(numbers.tolist(), texts, strict=True))
         if not valid.all():
             slow = np.flatnonzero(~valid)
             pairs = [
@@ -191,14 +197,15 @@ class ColumnReader:
                 elif self.on_header is not None:
                     self.on_header(event)
             if records:
-                frames.append(records_summary(records))
+                summary = records_summary(records)
+                frames.append(summary[[c for c in summary.columns if c in self.need]])
         if selected:
             # Fast-path lines, parsed in full now; slow-path ones were appended above already.
             fast_lines = [(n, t) for n, t in selected if t]
             self.selected.extend(e for e in parse_numbered(fast_lines) if type(e) is Record)
             self.selected.sort(key=lambda r: r.line_no)
         if not frames:
-            return empty_frame()
+            return empty_frame(self.need)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
@@ -226,58 +233,63 @@ def _ints(strings: pa.Array) -> np.ndarray:
     return pc.cast(strings, pa.int64()).to_numpy(zero_copy_only=False)
 
 
-def _fields(lines: pa.Array) -> pd.DataFrame | None:
-    """The fixed fields of validated record lines; None if an unusual value needs the slow path."""
-    before_abi, after_abi = _pair(pc.split_pattern(lines, '", abi=', max_splits=1, reverse=True))
-    before_comm, comm = _pair(pc.split_pattern(before_abi, ', comm="', max_splits=1, reverse=True))
-    head, tid = _pair(pc.split_pattern(before_comm, ", tid=", max_splits=1, reverse=True))
+def _fields(lines: pa.Array, need: frozenset[str]) -> pd.DataFrame:
+    """The fixed fields in `need` of validated record lines, as a frame with those columns only.
 
-    # After the comm: "64, nr=N, ts=N[, lat=N]\n".
-    tail = pc.split_pattern(pc.ascii_rtrim(after_abi, "\n"), ", ")
-    has_lat = pc.list_value_length(tail).to_numpy() == 4
-    abi = _ints(pc.list_element(tail, 0))
-    nr = _ints(pc.utf8_slice_codeunits(pc.list_element(tail, 1), 3))
-    ts = _ints(pc.utf8_slice_codeunits(pc.list_element(tail, 2), 3))
-    lat = np.zeros(len(lines), dtype=np.int64)
-    if has_lat.any():
-        with_lat = tail.filter(pa.array(has_lat)) if not has_lat.all() else tail
-        lat[has_lat] = _ints(pc.utf8_slice_codeunits(pc.list_element(with_lat, 3), 4))
-
-    # The head: "pid=N, name[, args...][, res=N[, data=...]]".
-    parts = pc.split_pattern(head, ", ", max_splits=2)
-    pid = _ints(pc.utf8_slice_codeunits(pc.list_element(parts, 0), 4))
-    syscall = pc.list_element(parts, 1)
-    res_text = pc.struct_field(pc.extract_regex(head, _RES), [0])
-    has_res = pc.is_valid(res_text).to_numpy(zero_copy_only=False)
-    res = np.zeros(len(lines), dtype=np.int64)
-    if has_res.any():
-        present = res_text.filter(pa.array(has_res))
-        try:
-            res[has_res] = _ints(present)
-        except (pa.ArrowInvalid, OverflowError):
-            converted = [int(t, 0) for t in present.to_pylist()]
-            if any(not -(2**63) <= v < 2**63 for v in converted):
-                return None
-            res[has_res] = converted
-
-    comm_values = comm
-    if pc.any(pc.match_substring(comm, "\\")).as_py():
-        comm_values = pa.array([decode_user_string(c) for c in comm.to_pylist()], pa.large_string())
-
-    frame = pd.DataFrame(
-        {
-            "ts": ts,
-            "pid": pid,
-            "tid": _ints(tid),
-            "comm": _categorical(comm_values),
-            "syscall": _categorical(syscall),
-            "nr": nr,
-            "abi": abi,
-            "res": pd.arrays.IntegerArray(res, ~has_res),
-            "lat_ns": pd.arrays.IntegerArray(lat, ~has_lat),
-        }
+    Work is done only for the fields asked for: counting syscalls needs one split of the head, while
+    latency needs the tail and comm its own two splits.
+    """
+    columns: dict[str, Any] = {}
+    if need & {"pid", "syscall"}:
+        # The head: "pid=N, name[, ...]".
+        parts = pc.split_pattern(lines, ", ", max_splits=2)
+        if "pid" in need:
+            columns["pid"] = _ints(pc.utf8_slice_codeunits(pc.list_element(parts, 0), 4))
+        if "syscall" in need:
+            columns["syscall"] = _categorical(pc.list_element(parts, 1))
+    if need & {"tid", "comm", "abi", "nr", "ts", "lat_ns"}:
+        before_abi, after_abi = _pair(pc.split_pattern(lines, '", abi=', max_splits=1, reverse=True))
+        if need & {"tid", "comm"}:
+            before_comm, comm = _pair(pc.split_pattern(before_abi, ', comm="', max_splits=1, reverse=True))
+            if "tid" in need:
+                columns["tid"] = _ints(
+                    pc.list_element(pc.split_pattern(before_comm, ", tid=", max_splits=1, reverse=True), 1)
+                )
+            if "comm" in need:
+                if pc.any(pc.match_substring(comm, "\\")).as_py():
+                    comm = pa.array([decode_user_string(c) for c in comm.to_pylist()], pa.large_string())
+                columns["comm"] = _categorical(comm)
+        if need & {"abi", "nr", "ts", "lat_ns"}:
+            # After the comm: "64, nr=N, ts=N[, lat=N]\n".
+            tail = pc.split_pattern(pc.ascii_rtrim(after_abi, "\n"), ", ")
+            if "abi" in need:
+                columns["abi"] = _ints(pc.list_element(tail, 0))
+            if "nr" in need:
+                columns["nr"] = _ints(pc.utf8_slice_codeunits(pc.list_element(tail, 1), 3))
+            if "ts" in need:
+                columns["ts"] = _ints(pc.utf8_slice_codeunits(pc.list_element(tail, 2), 3))
+            if "lat_ns" in need:
+                has_lat = pc.list_value_length(tail).to_numpy() == 4
+                lat = np.zeros(len(lines), dtype=np.int64)
+                if has_lat.any():
+                    with_lat = tail.filter(pa.array(has_lat)) if not has_lat.all() else tail
+                    lat[has_lat] = _ints(pc.utf8_slice_codeunits(pc.list_element(with_lat, 3), 4))
+                columns["lat_ns"] = pd.arrays.IntegerArray(lat, ~has_lat)
+    if "res" in need:
+        res_text = pc.struct_field(pc.extract_regex(lines, _RES), [0])
+        has_res = pc.is_valid(res_text).to_numpy(zero_copy_only=False)
+        res = np.zeros(len(lines), dtype=np.int64)
+        if has_res.any():
+            present = res_text.filter(pa.array(has_res))
+            try:
+                res[has_res] = _ints(present)
+            except pa.ArrowInvalid:
+                # Hex results (mmap addresses); the grammar keeps them within 64 bits.
+                res[has_res] = [int(t, 0) for t in present.to_pylist()]
+        columns["res"] = pd.arrays.IntegerArray(res, ~has_res)
+    return pd.DataFrame(
+        {c: columns[c] for c in SUMMARY_COLUMNS if c in columns}, index=pd.RangeIndex(len(lines))
     )
-    return frame
 
 
 def _categorical(strings: pa.Array) -> pd.Categorical:
@@ -287,9 +299,10 @@ def _categorical(strings: pa.Array) -> pd.Categorical:
     return pd.Categorical.from_codes(encoded.indices.to_numpy(zero_copy_only=False), categories)
 
 
-def empty_frame() -> pd.DataFrame:
-    """A frame with the summary columns and dtypes and no rows."""
-    return pd.DataFrame({c: pd.Series(dtype=SUMMARY_DTYPES[c]) for c in SUMMARY_COLUMNS})
+def empty_frame(columns: Iterable[str] = SUMMARY_COLUMNS) -> pd.DataFrame:
+    """A frame with the summary columns (or those of them given) and their dtypes, and no rows."""
+    wanted = set(columns)
+    return pd.DataFrame({c: pd.Series(dtype=SUMMARY_DTYPES[c]) for c in SUMMARY_COLUMNS if c in wanted})
 
 
 def records_summary(records: list[Record]) -> pd.DataFrame:
