@@ -159,3 +159,26 @@ def test_only_the_columns_asked_for_are_extracted_and_they_agree(tmp_path, colum
         part.astype(object), full[list(part.columns)].astype(object), check_categorical=False
     )
     assert [(e.line_no, e.reason) for e in errors.errors] == [(e.line_no, e.reason) for e in full_errors]
+
+
+def test_progress_bar_only_for_big_files_on_a_terminal(tmp_path, monkeypatch, capsys):
+    import io
+
+    from mysysdig.cli import common
+
+    path = tmp_path / "w.record"
+    write_recording(path, make_calls(300, seed=2), noise=False)
+    with common.progress_bar(str(path)) as advance:
+        assert advance is None  # small file, and stderr is not a terminal here
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr(common.sys, "stderr", tty)
+    monkeypatch.setattr(common, "PROGRESS_MIN_BYTES", 1)
+    with common.progress_bar(str(path)) as advance:
+        assert advance is not None
+        advance(path.stat().st_size)
+    assert "reading" in tty.getvalue() and "100%" in tty.getvalue()
