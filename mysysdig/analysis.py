@@ -26,7 +26,7 @@ OPEN_SYSCALLS = {"open": "filename", "openat": "filename", "openat2": "filename"
 #: creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode).
 CREAT_FLAGS = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
 
-FILE_COLUMNS = ["pid", "comm", "syscall", "path", "flags", "created", "tmpfile", "result"]
+FILE_COLUMNS = ["ts", "pid", "comm", "syscall", "path", "flags", "created", "tmpfile", "result"]
 
 
 def open_flags(record: Record, header: Header | None) -> list[str]:
@@ -60,7 +60,7 @@ def result_text(res: int | None) -> str:
 
 
 def file_opens(records: Iterable[Record], header_at: Any = None) -> pd.DataFrame:
-    """One row per open-family call: pid, comm, syscall, path, flags, created, tmpfile, result.
+    """One row per open-family call: ts, pid, comm, syscall, path, flags, created, tmpfile, result.
 
     `created` is an open that may create a file (O_CREAT, O_TMPFILE, or creat()); `tmpfile` an unnamed
     temporary file (O_TMPFILE). `header_at(record)` gives the header in force for a record, if any, to
@@ -77,6 +77,7 @@ def file_opens(records: Iterable[Record], header_at: Any = None) -> pd.DataFrame
         created = tmpfile or "O_CREAT" in flags
         rows.append(
             (
+                r.ts,
                 r.pid,
                 r.comm,
                 r.syscall,

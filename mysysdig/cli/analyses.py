@@ -79,8 +79,6 @@ def files_command(
     for _, selected in source.blocks():
         records.extend(selected)
     opens = analysis.file_opens(records, _header_at(source.headers))
-    if each:
-        opens.insert(0, "ts", [r.ts for r in records if r.syscall in analysis.OPEN_SYSCALLS])
     if created:
         opens = opens[opens["created"]]
     if tmpfile:
