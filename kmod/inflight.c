@@ -27,7 +27,8 @@
 struct inflight_slot {
 	pid_t tid;		/* 0: free */
 	s16 entry_buf;		/* index into entry_bufs, -1: none */
-	u16 reserved;
+	u8 compat;		/* the ABI at entry: execve may change it */
+	u8 reserved;
 	long nr;
 	u64 enter_ns;
 };
@@ -234,6 +235,7 @@ void sc_on_enter(struct pt_regs *regs, long nr, bool compat,
 		return;
 	}
 	s->nr = nr;
+	s->compat = compat;
 	s->enter_ns = now;
 	if (!sc_desc_needs_entry(desc))
 		return;
@@ -256,6 +258,7 @@ bool sc_take_entry(pid_t tid, struct sc_entry_state *st)
 		return false;
 	st->enter_ns = s->enter_ns;
 	st->nr = s->nr;
+	st->compat = s->compat;
 	if (s->entry_buf >= 0) {
 		struct entry_buf *eb = &entry_bufs[s->entry_buf];
 

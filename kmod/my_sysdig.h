@@ -91,6 +91,7 @@ unsigned int sc_table_size(bool compat);
 const struct sc_desc *sc_desc_of(bool compat, long nr);
 bool sc_never_returns(bool compat, long nr);
 bool sc_is_fork(bool compat, long nr);
+bool sc_is_exec(bool compat, long nr);
 int sc_table_init(void);
 const char *sc_arch_name(void);
 const char *sc_compat_abi_name(void);
@@ -103,6 +104,7 @@ void sc_on_enter(struct pt_regs *regs, long nr, bool compat,
 struct sc_entry_state {
 	u64 enter_ns;
 	long nr;
+	bool compat;
 	const char *captures;	/* sc_capture records copied at entry */
 	u32 caplen;
 	u32 ncap;

@@ -112,8 +112,16 @@ static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
 	bool compat = in_compat_syscall();
 
 	preempt_disable_notrace();
-	if (!selected(compat, id))
+	if (!selected(compat, id)) {
+		/*
+		 * An exec can make a task match (its comm changes): keep what
+		 * the exit will need, argv above all, which the exec replaces.
+		 */
+		if (unlikely(sc_is_exec(compat, id)))
+			sc_on_enter(regs, id, compat, sc_desc_of(compat, id),
+				    ktime_get_ns());
 		goto out;
+	}
 	if (unlikely(sc_never_returns(compat, id)))
 		record_no_return(regs, id, compat);
 	else
@@ -140,12 +148,26 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 	 * registers by now.
 	 */
 	nr = syscall_get_nr(current, regs);
-	if (!selected(compat, nr))
+	if (!selected(compat, nr)) {
+		/* an exec of a task that still does not match: forget its entry */
+		if (unlikely(sc_is_exec(compat, nr) || sc_is_exec(!compat, nr)) &&
+		    sc_take_entry(current->pid, &st))
+			sc_release_entry(&st);
 		goto out;
-	if (sc_take_entry(current->pid, &st))
+	}
+	if (sc_take_entry(current->pid, &st)) {
+		/* execve may have switched the task to the other ABI */
 		nr = st.nr;
-	else if (ret == 0 && sc_is_fork(compat, nr))
+		compat = st.compat;
+	} else if (ret == 0 && sc_is_fork(compat, nr)) {
 		goto out;	/* a new child's first return: its parent has the call */
+	}
+	/*
+	 * A 32-bit result is 32 bits: arm64 sign-extends it, x86 does not.
+	 * Keep errors negative and everything else (addresses) unsigned.
+	 */
+	if (compat)
+		ret = (s32)ret < 0 && (s32)ret >= -MAX_ERRNO ? (s32)ret : (u32)ret;
 	desc = sc_desc_of(compat, nr);
 	if (desc && !st.has_args && sc_desc_needs_entry(desc))
 		desc = NULL;	/* its registers were replaced: show no args */

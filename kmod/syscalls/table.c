@@ -116,10 +116,27 @@ static void __init sc_table_init_descs(void)
 	}
 }
 
+/*
+ * AArch32's private calls live above __ARM_NR_COMPAT_BASE, far past the
+ * table; they are named here, with the kernel's own numbers.
+ */
+static const char *arm_private_name(long nr)
+{
+#ifdef __ARM_NR_COMPAT_BASE
+	if (nr == __ARM_NR_compat_cacheflush)
+		return "cacheflush";
+	if (nr == __ARM_NR_compat_set_tls)
+		return "set_tls";
+#endif
+	return NULL;
+}
+
 const char *sc_name(bool compat, long nr)
 {
 	const char *const *t = compat ? compat_names : native_names;
 
+	if (compat && nr >= (long)sc_table_size(true))
+		return arm_private_name(nr);
 	if (nr < 0 || nr >= sc_table_size(compat) || !t[nr])
 		return NULL;
 	return t[nr];
@@ -153,6 +170,12 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 /* Looked up once: the probe asks on every syscall. */
 static long exit_nrs[2][2];
 static long fork_nrs[2][4];
+static long exec_nrs[2][2];
+
+bool sc_is_exec(bool compat, long nr)
+{
+	return nr == exec_nrs[compat][0] || nr == exec_nrs[compat][1];
+}
 
 bool sc_never_returns(bool compat, long nr)
 {
@@ -177,6 +200,8 @@ int __init sc_table_init(void)
 		fork_nrs[compat][1] = sc_nr_by_name(compat, "clone3");
 		fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
 		fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
+		exec_nrs[compat][0] = sc_nr_by_name(compat, "execve");
+		exec_nrs[compat][1] = sc_nr_by_name(compat, "execveat");
 	}
 	sc_table_init_descs();
 	return 0;
