@@ -26,7 +26,7 @@ static struct task_struct *writer_task;
 static struct file *record_file;
 static struct sc_out out;
 static u64 *ring_heads;		/* per CPU, snapshot of one drain */
-static bool cap_reached;
+static loff_t cap_hit_at = -1;	/* file_end() when the cap refused, -1: not */
 
 /* Bytes the file may still take, or U64_MAX without a cap. */
 static u64 room_left(void)
@@ -85,34 +85,61 @@ static s64 real_offset(void)
 /* Room kept for the cap marker line. */
 #define CAP_MARKER_ROOM 64
 
+/* Bytes in the file and waiting to be written to it. */
+static loff_t file_end(void)
+{
+	return i_size_read(file_inode(record_file)) + out.len;
+}
+
 /*
- * Writes the binary block built so far, unless the size cap is reached:
- * then its records are dropped and counted, and one drop record says so.
+ * Whether @bytes more may be appended. The size cap latches: once records
+ * did not fit, nothing more is appended (not even a smaller record that
+ * would) until the reader truncates the file below where the cap hit.
  */
+static bool cap_allows(size_t bytes)
+{
+	u64 room;
+
+	if (cap_hit_at >= 0 && file_end() >= cap_hit_at)
+		return false;
+	cap_hit_at = -1;
+	room = room_left();
+	return room == U64_MAX || bytes + CAP_MARKER_ROOM <= room;
+}
+
+/* Counts @n records the cap refused; the first refusal is marked in the file. */
+static void cap_refuse(u64 n)
+{
+	atomic64_add(n, &sc_stats.dropped_cap);
+	if (cap_hit_at >= 0)
+		return;
+	cap_hit_at = file_end();
+	if (room_left() < CAP_MARKER_ROOM)
+		return;
+	if (sc_format_binary) {
+		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
+		sc_bin_emit_block(&out);
+	} else {
+		sc_out_printf(&out, "drop=1, reason=cap, ts=%lld\n",
+			      ktime_get_real_ns());
+	}
+}
+
+/* Writes the binary block built so far, unless the size cap refuses it. */
 static void bin_flush_block(void)
 {
 	u32 size = sc_bin_block_size();
-	u64 room;
-	u32 n;
 
 	if (!size)
 		return;
 	if (out.size - out.len < size)
 		flush_out();
-	room = room_left();
-	if (room == U64_MAX || size + CAP_MARKER_ROOM <= room) {
-		cap_reached = false;
-		atomic64_add(sc_bin_block_syscalls(), &sc_stats.written);
-		sc_bin_emit_block(&out);
+	if (!cap_allows(size)) {
+		cap_refuse(sc_bin_discard());
 		return;
 	}
-	n = sc_bin_discard();
-	atomic64_add(n, &sc_stats.dropped_cap);
-	if (!cap_reached && n && room >= CAP_MARKER_ROOM) {
-		cap_reached = true;
-		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
-		sc_bin_emit_block(&out);
-	}
+	atomic64_add(sc_bin_block_syscalls(), &sc_stats.written);
+	sc_bin_emit_block(&out);
 }
 
 static void report_ring_drops(int cpu)
@@ -136,32 +163,20 @@ static void report_ring_drops(int cpu)
 		      ktime_get_real_ns());
 }
 
-/*
- * Appends one event, unless the size cap is reached. A file that shrank
- * (truncated by its reader) is written again.
- */
+/* Appends one event as a text line, unless the size cap refuses it. */
 static void emit(const struct sc_event *ev, s64 offset)
 {
-	size_t start, line;
-	u64 room;
+	size_t start;
 
 	ensure_room();
-	room = room_left();
 	start = out.len;
 	sc_render_event(&out, ev, offset);
-	line = out.len - start;
-	if (room == U64_MAX || line + CAP_MARKER_ROOM <= room) {
-		cap_reached = false;
-		atomic64_inc(&sc_stats.written);
+	if (!cap_allows(0)) {	/* the line is already counted in out.len */
+		out.len = start;
+		cap_refuse(1);
 		return;
 	}
-	out.len = start;
-	atomic64_inc(&sc_stats.dropped_cap);
-	if (!cap_reached && room >= CAP_MARKER_ROOM) {
-		cap_reached = true;
-		sc_out_printf(&out, "drop=1, reason=cap, ts=%lld\n",
-			      ktime_get_real_ns());
-	}
+	atomic64_inc(&sc_stats.written);
 }
 
 /* One pass over all rings; @final takes everything, whatever its time. */
@@ -197,7 +212,14 @@ static void drain(bool final)
 		if (!best)
 			break;
 		if (sc_format_binary) {
-			if (!sc_bin_has_room(best->len))
+			/*
+			 * End the block before it outgrows its buffers or the
+			 * room the size cap leaves, so the cap is filled up
+			 * rather than one oversized block refused whole.
+			 */
+			if (!sc_bin_has_room(best->len) ||
+			    sc_bin_block_size() + best->len + CAP_MARKER_ROOM >
+			    room_left())
 				bin_flush_block();
 			sc_bin_add_event(best, offset);
 		} else {
