@@ -3,7 +3,9 @@
 Constants come from Python's standard library (os, socket, mmap, errno, signal, termios), not from the
 module, so a wrong number in the kernel side cannot agree with itself here. Values only known at run time
 are given as callables that check them against the run (`PTR` for any non-null user pointer, or a function
-of the run's pid and earlier results).
+of the run's pid and earlier results). Flags and constants the module prints by name are `Sym(text, raw)`:
+the record must show that text, and the record file's own symbol header must turn it back into the
+stdlib's number.
 """
 
 from __future__ import annotations
@@ -17,15 +19,28 @@ import termios
 from dataclasses import dataclass
 from typing import Any
 
+from mysysdig.symbols import resolve_symbol
+
 PATH = "/tmp/mysysdig-workload.txt"
 PAYLOAD = 'hello, \\"world\\"\\n\\x01\\xff'  # escaped form of the 17 bytes written and read back
 ARGV = ["/bin/sc_workload", "stage2", 'a "quoted" arg']
-FUTEX_WAKE_PRIVATE = 1 | 128  # FUTEX_WAKE | FUTEX_PRIVATE_FLAG, <linux/futex.h>
+FUTEX_WAKE, FUTEX_PRIVATE_FLAG = 1, 128  # <linux/futex.h>; Python's stdlib has no futex constants
 
 
 def PTR(value: Any, run: dict[str, int]) -> bool:  # noqa: N802 - reads as a constant in the table
     """A user pointer we cannot know in advance: any non-null address."""
     return isinstance(value, int) and value > 0x1000
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A value shown by name: the exact text, and the number that text stands for."""
+
+    text: str
+    raw: int
+
+    def __call__(self, value: Any, run: dict[str, Any]) -> bool:
+        return value == self.text and resolve_symbol(value, run["symbols"]) == self.raw
 
 
 @dataclass
@@ -40,13 +55,22 @@ class Call:
 STAGE2: list[Call] = [
     Call(
         "openat",
-        {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "mode": 0o640},
+        {
+            "dfd": Sym("AT_FDCWD", -100),
+            "filename": PATH,
+            "flags": Sym("O_WRONLY|O_CREAT|O_TRUNC", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+            "mode": 0o640,
+        },
         3,
     ),
     Call("write", {"fd": 3, "count": 17}, 17, PAYLOAD),
-    Call("lseek", {"fd": 3, "offset": 5, "whence": os.SEEK_SET}, 5),
+    Call("lseek", {"fd": 3, "offset": 5, "whence": Sym("SEEK_SET", os.SEEK_SET)}, 5),
     Call("close", {"fd": 3}, 0),
-    Call("openat", {"dfd": "AT_FDCWD", "filename": PATH, "flags": os.O_RDONLY, "mode": 0}, 3),
+    Call(
+        "openat",
+        {"dfd": Sym("AT_FDCWD", -100), "filename": PATH, "flags": Sym("O_RDONLY", os.O_RDONLY), "mode": 0},
+        3,
+    ),
     Call("read", {"fd": 3, "count": 4096}, 17, PAYLOAD),
     Call("fstat", {"fd": 3, "statbuf": PTR}, 0),
     Call("dup", {"fildes": 3}, 4),
@@ -55,9 +79,26 @@ STAGE2: list[Call] = [
     Call("close", {"fd": -1}, -errno.EBADF),
     Call("getcwd", {"buf": "/", "size": 200}, 2),
     Call("getuid", {}, 0),
-    Call("socket", {"family": socket.AF_INET, "type": socket.SOCK_STREAM, "protocol": socket.IPPROTO_TCP}, 3),
+    Call(
+        "socket",
+        {
+            "family": Sym("AF_INET", socket.AF_INET),
+            "type": Sym("SOCK_STREAM", socket.SOCK_STREAM),
+            "protocol": Sym("IPPROTO_TCP", socket.IPPROTO_TCP),
+        },
+        3,
+    ),
     Call("close", {"fd": 3}, 0),
-    Call("socketpair", {}, 0),
+    Call(
+        "socketpair",
+        {
+            "family": Sym("AF_UNIX", socket.AF_UNIX),
+            "type": Sym("SOCK_DGRAM", socket.SOCK_DGRAM),
+            "protocol": 0,
+            "usockvec": [3, 4],
+        },
+        0,
+    ),
     Call("sendto", {"fd": 3, "len": 4, "flags": 0, "addr": None, "addr_len": 0}, 4, "ping"),
     Call("recvfrom", {"fd": 4, "size": 100, "flags": 0, "addr": None, "addr_len": None}, 4, "ping"),
     Call("ioctl", {"fd": 4, "cmd": termios.FIONREAD, "arg": PTR}, 0),
@@ -71,8 +112,8 @@ STAGE2: list[Call] = [
         {
             "addr": None,
             "len": 8192,
-            "prot": mmap.PROT_READ | mmap.PROT_WRITE,
-            "flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+            "prot": Sym("PROT_READ|PROT_WRITE", mmap.PROT_READ | mmap.PROT_WRITE),
+            "flags": Sym("MAP_PRIVATE|MAP_ANONYMOUS", mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS),
             "fd": -1,
             "off": 0,
         },
@@ -81,7 +122,14 @@ STAGE2: list[Call] = [
     Call("munmap", {"addr": lambda v, run: v == run["mmap"], "len": 8192}, 0),
     Call(
         "futex",
-        {"uaddr": PTR, "op": FUTEX_WAKE_PRIVATE, "val": 1, "utime": None, "uaddr2": None, "val3": 0},
+        {
+            "uaddr": PTR,
+            "op": Sym("FUTEX_WAKE|FUTEX_PRIVATE_FLAG", FUTEX_WAKE | FUTEX_PRIVATE_FLAG),
+            "val": 1,
+            "utime": None,
+            "uaddr2": None,
+            "val3": 0,
+        },
         0,
     ),
     Call("nanosleep", {"rqtp": {"tv_sec": 0, "tv_nsec": 1_000_000}, "rmtp": None}, 0),
@@ -92,7 +140,13 @@ STAGE2: list[Call] = [
     ),
     Call(
         "clone",
-        {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None, "child_tidptr": None, "tls": 0},
+        {
+            "clone_flags": Sym("SIGCHLD", signal.SIGCHLD),
+            "newsp": None,
+            "parent_tidptr": None,
+            "child_tidptr": None,
+            "tls": 0,
+        },
         lambda v, run: v > run["pid"],
     ),
     Call("wait4", {}, lambda v, run: v == run["clone"]),
@@ -107,7 +161,13 @@ CHILD: list[Call] = [Call("exit", {"error_code": 7}, None)]
 # NULL, NULL, 0), so there the fourth (NULL) is tls and the fifth (0) child_tidptr.
 ARM64_CLONE = Call(
     "clone",
-    {"clone_flags": signal.SIGCHLD, "newsp": None, "parent_tidptr": None, "tls": 0, "child_tidptr": None},
+    {
+        "clone_flags": Sym("SIGCHLD", signal.SIGCHLD),
+        "newsp": None,
+        "parent_tidptr": None,
+        "tls": 0,
+        "child_tidptr": None,
+    },
     lambda v, run: v > run["pid"],
 )
 

@@ -71,6 +71,13 @@ def stats(text: str) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
 
 
+# where a process id appears other than in pid= and tid=: results and arguments that are pids
+PID_RESULTS = {"getpid", "gettid", "getppid", "clone", "clone3", "fork", "vfork", "wait4", "set_tid_address"}
+PID_ARGS = {"pid", "tgid"}
+# the shell's exec passes the shell's own environment, whose address differs from one command to the next
+CALLER_POINTERS = {"envp"}
+
+
 def normalized(records: list[Record]) -> list[tuple[Any, ...]]:
     """The fields that must agree between two runs; process ids become their order of appearance."""
     ids: dict[int, str] = {}
@@ -89,9 +96,9 @@ def normalized(records: list[Record]) -> list[tuple[Any, ...]]:
             r.syscall,
             r.nr,
             r.abi,
-            norm(r.res),
+            norm(r.res) if r.syscall in PID_RESULTS else r.res,
             r.lat_ns is None,
-            {k: norm(v) for k, v in r.args.items()},
+            {k: norm(v) if k in PID_ARGS else v for k, v in r.args.items() if k not in CALLER_POINTERS},
             r.truncated,
         )
         for r in records

@@ -23,6 +23,8 @@ BAD_PARAMS = {
     "path=relative/record": "path='relative/record' must be absolute",
     "path=/no/such/dir/record": "cannot open record file /no/such/dir/record: error -2",
     "ring_kb=1": "ring_kb='1' must be from 64 to 262144",
+    "max_size=8192": "max_size='8192' is below the minimum of 65536 bytes",
+    "format=json": "format='json' must be text or binary",
 }
 
 BAD = "\n".join(
@@ -54,7 +56,7 @@ rmmod my_sysdig || exit 34
 cp {RECORD} /out/drop.rec
 
 # the size cap, then truncation by the reader resumes recording
-insmod /my_sysdig.ko proc_name=sc_spinner max_size=8192 || exit 35
+insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 || exit 35
 /bin/sc_spinner /tmp/go 1000
 sleep 0.2
 cp {RECORD} /out/cap-full.rec
@@ -116,7 +118,7 @@ def test_full_ring_drops_and_counts(run):
 
 def test_size_cap_then_truncation_resumes(run):
     full = run.files["cap-full.rec"]
-    assert 0 < len(full) <= 8192
+    assert 0 < len(full) <= 65536
     records, markers = parse_record_file(full.decode())
     assert [(mk.reason, mk.drop) for mk in markers] == [("cap", 1)]
     assert full.decode().splitlines()[-1].startswith("drop=1, reason=cap")

@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:
 import pytest  # noqa: E402
 
 from mysysdig.decode import parse_text  # noqa: E402
-from mysysdig.model import Marker, ParseError, Record  # noqa: E402
+from mysysdig.model import Header, Marker, ParseError, Record  # noqa: E402
 from scripts.testbed import (  # noqa: E402
     TARGETS,
     Kernel,
@@ -103,6 +103,13 @@ def parse_record_file(text: str) -> tuple[list[Record], list[Marker]]:
     records = [e for e in events if isinstance(e, Record)]
     markers = [e for e in events if isinstance(e, Marker)]
     return records, markers
+
+
+def record_symbols(text: str) -> dict[str, int]:
+    """The symbol values of the record file's header, which the module writes at its top."""
+    headers = [e for e in parse_text(text) if isinstance(e, Header)]
+    assert headers, "record file has no header"
+    return headers[0].symbols
 
 
 def counts(records: list[Record]) -> Counter[str]:
