@@ -31,4 +31,4 @@ lint:
 	$(PYTHON) -m ruff format --check mysysdig scripts tests
 
 test: setup lint
-	$(PYTHON) -m pytest -q -ra
+	$(PYTHON) -m pytest -q -ra -n 2 --dist loadgroup
