@@ -216,9 +216,9 @@ def _args_text(args: dict[str, Any]) -> str:
 
 
 def call_rows(records: Iterable[Record], names: frozenset[str]) -> pd.DataFrame:
-    """ts, pid, comm, syscall, args (as the record shows them) and result of the named calls."""
+    """ts, pid, comm, syscall, args (as written in the record: hex stays hex) and result of the calls."""
     rows = [
-        (r.ts, r.pid, r.comm, r.syscall, _args_text(r.args), result_text(r.res))
+        (r.ts, r.pid, r.comm, r.syscall, r.raw_args or _args_text(r.args), result_text(r.res))
         for r in records
         if r.syscall in names
     ]
