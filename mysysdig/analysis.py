@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mysysdig.model import Header, Record, Symbol
+from mysysdig.render import format_value
 from mysysdig.schema import errno_name
 from mysysdig.symbols import decode_flags, open_table, symbol_names
 
@@ -210,8 +211,6 @@ PERMISSION_ERRNOS = ("EACCES", "EPERM")
 
 
 def _args_text(args: dict[str, Any]) -> str:
-    from mysysdig.render import format_value
-
     return ", ".join(f"{k}={format_value(v)}" for k, v in args.items())
 
 
