@@ -50,7 +50,7 @@ def _path(value: Any) -> str:
         return value
     if isinstance(value, int):
         return f"<unreadable {value:#x}>"
-    return "<none>"
+    return "<not recorded>"
 
 
 def result_text(res: int | None) -> str:

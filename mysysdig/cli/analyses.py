@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import shlex
 from typing import Any
 
 import click
@@ -246,7 +247,7 @@ def audit_command(
                     if "interval" in shown:
                         shown = shown.assign(interval=shown["interval"].map(format_ts))
                     if "argv" in shown:
-                        shown = shown.assign(argv=shown["argv"].map(lambda a: " ".join(map(str, a))))
+                        shown = shown.assign(argv=shown["argv"].map(lambda a: shlex.join(map(str, a))))
                     click.echo(text_table(shown))
     source.finish()
 
