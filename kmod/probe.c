@@ -166,8 +166,10 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 	 * A 32-bit result is 32 bits: arm64 sign-extends it, x86 does not.
 	 * Keep errors negative and everything else (addresses) unsigned.
 	 */
-	if (compat)
-		ret = (s32)ret < 0 && (s32)ret >= -MAX_ERRNO ? (s32)ret : (u32)ret;
+	if (compat && ((s32)ret >= 0 || (s32)ret < -MAX_ERRNO))
+		ret = (u32)ret;
+	else if (compat)
+		ret = (s32)ret;
 	desc = sc_desc_of(compat, nr);
 	if (desc && !st.has_args && sc_desc_needs_entry(desc))
 		desc = NULL;	/* its registers were replaced: show no args */
