@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
+from mysysdig.decode import binary
+from mysysdig.decode.binary import is_binary
 from mysysdig.decode.text import ErrorHandler, Event, parse_lines
 from mysysdig.model import Header, Marker, Record
 from mysysdig.schema import DTYPES, FRAME_COLUMNS
@@ -26,7 +28,13 @@ HeaderHandler = Callable[[Header], None]
 
 
 def iter_events(path: str | os.PathLike[str], on_error: ErrorHandler | None = None) -> Iterator[Event]:
-    """Stream the Records and Markers of a record file ("-" for stdin); bad lines go to `on_error`."""
+    """Stream the Records and Markers of a record file ("-" for stdin); bad lines go to `on_error`.
+
+    Text and binary files (format=binary, recognised by their magic) give the same events.
+    """
+    if is_binary(path):
+        yield from binary.iter_events(path, on_error)
+        return
     with open_source(path) as lines:
         yield from parse_lines(lines, on_error)
 

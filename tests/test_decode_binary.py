@@ -17,10 +17,11 @@ from mysysdig.decode.binary import (
     FILE_HEADER,
     HEAD,
     BinaryFormatError,
+    BinaryReader,
     iter_events,
     iter_frames,
 )
-from mysysdig.model import Marker, ParseError, Record
+from mysysdig.model import Header, Marker, ParseError, Record
 
 HEADER_TEXT = "\n".join(
     [
@@ -108,7 +109,20 @@ def good(tmp_path: Path) -> Path:
 
 
 def records(path: Path, errors: list[ParseError] | None = None) -> list[Record | Marker]:
-    return list(iter_events(path, errors.append if errors is not None else None))
+    events = iter_events(path, errors.append if errors is not None else None)
+    return [e for e in events if isinstance(e, (Record, Marker))]
+
+
+def test_header_comes_first_as_in_text_files(good: Path) -> None:
+    header = next(iter_events(good))
+    assert isinstance(header, Header)
+    assert (header.arch, header.compat, header.release, header.snaplen) == (
+        "x86_64",
+        "ia32",
+        "6.1.0-test",
+        64,
+    )
+    assert header.symbols == {"O_RDONLY": 0, "O_WRONLY": 1, "O_CREAT": 0x40}
 
 
 def test_records_decode_like_text_records(good: Path) -> None:
@@ -146,11 +160,23 @@ def test_records_decode_like_text_records(good: Path) -> None:
 
 def test_frames_from_heads_only(good: Path) -> None:
     frame = pd.concat(list(iter_frames(good)))
-    assert list(frame["syscall"]) == ["read", "mmap", "openat", "unknown", "@drop"]
-    assert list(frame["comm"][:3]) == ["nginx"] * 3
+    assert list(frame["syscall"]) == ["read", "mmap", "openat", "unknown"]
+    assert list(frame["comm"]) == ["nginx"] * 4
     assert frame["res"].tolist()[:3] == [5, 0x7F0000001000, -2]
-    assert frame["lat_ns"].isna().tolist() == [False, False, False, True, False]
+    assert frame["lat_ns"].isna().tolist() == [False, False, False, True]
     assert frame["res"].iloc[3] is pd.NA
+
+
+def test_reader_hands_out_markers_headers_and_selected_records(good: Path) -> None:
+    markers: list[Marker] = []
+    headers: list[object] = []
+    reader = BinaryReader(on_marker=markers.append, on_header=headers.append, select=frozenset({"openat"}))
+    frames = list(reader.frames(good))
+    assert sum(len(f) for f in frames) == 4
+    assert [(m.drop, m.reason) for m in markers] == [(12, "ring")]
+    assert [h.arch for h in headers] == ["x86_64"] and headers[0].symbols["O_CREAT"] == 0x40
+    [openat] = reader.take_selected()
+    assert openat.args["filename"] == "/etc/x" and reader.take_selected() == []
 
 
 def test_damaged_block_is_skipped_and_reported(good: Path, tmp_path: Path) -> None:
@@ -186,3 +212,15 @@ def test_unknown_architecture_is_refused_by_name(tmp_path: Path) -> None:
     path.write_bytes(file_bytes(block([READ]), text=HEADER_TEXT.replace("arch=x86_64", "arch=riscv64")))
     with pytest.raises(BinaryFormatError, match="'riscv64'"):
         records(path)
+
+
+def test_commands_read_binary_files(good: Path) -> None:
+    from click.testing import CliRunner
+
+    from mysysdig.cli import main
+
+    out = CliRunner().invoke(main, ["stats", str(good), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert '"dropped": 12' in out.output and '"total": 4' in out.output
+    out = CliRunner().invoke(main, ["tail", str(good)])
+    assert out.exit_code == 2 and "binary record file" in out.output

@@ -10,6 +10,7 @@ from collections import Counter
 import click
 
 from mysysdig.cli.common import EXIT_STATUS_HELP, FILTER_HELP, BadLineReporter, DropCounter, filter_options
+from mysysdig.decode.binary import is_binary
 from mysysdig.decode.text import parse_numbered
 from mysysdig.filters import RecordFilter, parse_duration
 from mysysdig.follow import SelfExclusion, follow_lines
@@ -97,6 +98,11 @@ def tail_command(
       mysysdig tail --comm nginx --syscall %network
       mysysdig tail --stats 2s
     """
+    if is_binary(file):
+        raise click.UsageError(
+            f"{file} is a binary record file (format=binary); tail follows text files: load the module "
+            "with format=text to follow it live, or read the binary file with mysysdig parse/stats"
+        )
     try:
         period = parse_duration(stats_period) / 1e9 if stats_period else None
         limit = parse_duration(duration) / 1e9 if duration else None

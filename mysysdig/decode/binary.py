@@ -21,14 +21,14 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
 from construct import Const, Int32ub, Int32ul, Struct
 
 from mysysdig.decode.escapes import escape_bytes
-from mysysdig.decode.text import parse_line
+from mysysdig.decode.text import parse_line, parse_lines
 from mysysdig.model import Marker, ParseError, Record
 
 MAGIC = b"MYSDBIN1"
@@ -111,6 +111,9 @@ class BinaryHeader:
 
 
 def is_binary(path: str | Path) -> bool:
+    """Whether path is a binary record file (by its magic); "-" (stdin) is read as text."""
+    if str(path) == "-":
+        return False
     with open(path, "rb") as f:
         return f.read(len(MAGIC)) == MAGIC
 
@@ -268,39 +271,99 @@ def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Bloc
 FRAME_ROWS = 1 << 18  # records per DataFrame: large enough that pandas' fixed costs vanish
 
 
+class BinaryReader:
+    """Frames of the fixed record fields, block by block, with the contract of `ColumnReader`.
+
+    Drop records go to `on_marker` as Markers (they are not rows), the header to `on_header` as the text
+    parser's Header, damaged blocks to `on_error`. Commands that need the arguments of a few syscalls name
+    them in `select`: after each frame, `take_selected()` returns those records in full, in file order.
+    """
+
+    def __init__(
+        self,
+        on_error: ErrorHandler | None = None,
+        on_marker: Callable[[Marker], None] | None = None,
+        on_header: Callable[[Any], None] | None = None,
+        select: frozenset[str] = frozenset(),
+        frame_rows: int = FRAME_ROWS,
+    ) -> None:
+        self.on_error = on_error
+        self.on_marker = on_marker
+        self.on_header = on_header
+        self.select = select
+        self.frame_rows = frame_rows
+        self.selected: list[Record] = []
+
+    def take_selected(self) -> list[Record]:
+        records, self.selected = self.selected, []
+        return records
+
+    def frames(self, path: str | Path) -> Iterator[pd.DataFrame]:
+        comms: dict[int, str] = {}
+        with open(path, "rb") as f:
+            header = read_header(f)
+            if self.on_header is not None:
+                for event in header_events(header):
+                    self.on_header(event)
+            names = _SyscallCodes(header.names)
+            renderer = _Renderer(header)
+            batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+            rows = 0
+            produced = False
+            for block in iter_blocks(f, header, self.on_error):
+                h = block.heads
+                offs = block.var_offsets
+                for i in np.flatnonzero(h["type"] == TYPE_THREAD):
+                    start = int(offs[i])
+                    comms[int(h["tid"][i])] = block.var[start : start + int(h["var_len"][i])].decode(
+                        "latin-1"
+                    )
+                drops = np.flatnonzero(h["type"] == TYPE_DROP)
+                if self.on_marker is not None:
+                    for i in drops:
+                        self.on_marker(
+                            _drop(h[i], block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"][i])])
+                        )
+                if self.select:
+                    self._select(block, header, renderer, comms)
+                keep = h["type"] == TYPE_SYSCALL
+                lat, res = _wide_values(block)
+                batch.append((h[keep], lat[keep], res[keep]))
+                rows += int(keep.sum())
+                if rows >= self.frame_rows:
+                    yield _frame(batch, comms, names)
+                    batch, rows, produced = [], 0, True
+            if rows:
+                yield _frame(batch, comms, names)
+            elif not produced:  # consumers always see the schema, as with text files
+                yield _empty_frame()
+
+    def _select(self, block: Block, header: BinaryHeader, renderer: _Renderer, comms: dict[int, str]) -> None:
+        h = block.heads
+        offs = block.var_offsets
+        for i in np.flatnonzero(h["type"] == TYPE_SYSCALL):
+            abi = 32 if int(h["flags"][i]) & FLAG_COMPAT else 64
+            if header.names.get(abi, {}).get(int(h["nr"][i]), "unknown") not in self.select:
+                continue
+            var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"][i])]
+            event = parse_line(renderer.line(h[i], var, comms.get(int(h["tid"][i]), "")), block.offset)
+            if isinstance(event, Record):
+                self.selected.append(event)
+
+
+def header_events(header: BinaryHeader) -> list[Any]:
+    """The header as the text parser's Header event (the same lines open a text record file)."""
+    lines = [line + "\n" for line in header.text.splitlines() if line.startswith(("# mysysdig", "#sym "))]
+    return [e for e in parse_lines(lines) if not isinstance(e, (Record, Marker))]
+
+
 def iter_frames(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[pd.DataFrame]:
     """DataFrames of up to FRAME_ROWS records with the columns that need no argument decoding.
 
-    Columns: ts, pid, tid, comm, syscall, nr, abi, res (nullable), lat_ns (nullable). Drop markers are
-    returned as rows with syscall '@drop' and res holding the count, so callers can sum them.
+    Columns: ts, pid, tid, comm, syscall, nr, abi, res (nullable), lat_ns (nullable): the text format's
+    summary columns (`mysysdig.schema.SUMMARY_COLUMNS`), comm and syscall as categoricals.
     """
-    comms: dict[int, str] = {}
-    with open(path, "rb") as f:
-        header = read_header(f)
-        names = _SyscallCodes(header.names)
-        batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        rows = 0
-        for block in iter_blocks(f, header, on_error):
-            h = block.heads
-            threads = np.flatnonzero(h["type"] == TYPE_THREAD)
-            if len(threads):
-                offs = block.var_offsets
-                for i in threads:
-                    start = int(offs[i])
-                    comms[int(h["tid"][i])] = block.var[start : start + int(h["var_len"][i])].decode(
-                        "utf-8", "surrogateescape"
-                    )
-                keep = h["type"] != TYPE_THREAD
-            else:
-                keep = slice(None)
-            lat, res = _wide_values(block)
-            batch.append((h[keep], lat[keep], res[keep]))
-            rows += len(batch[-1][0])
-            if rows >= FRAME_ROWS:
-                yield _frame(batch, comms, names)
-                batch, rows = [], 0
-        if batch:
-            yield _frame(batch, comms, names)
+    yield from BinaryReader(on_error).frames(path)
 
 
 class _SyscallCodes:
@@ -310,9 +373,9 @@ class _SyscallCodes:
     """
 
     def __init__(self, tables: dict[int, dict[int, str]]) -> None:
-        self.categories = sorted({n for t in tables.values() for n in t.values()} | {"unknown", "@drop"})
+        self.categories = sorted({n for t in tables.values() for n in t.values()} | {"unknown"})
         index = {name: i for i, name in enumerate(self.categories)}
-        self.unknown, self.drop = index["unknown"], index["@drop"]
+        self.unknown = index["unknown"]
         self.by_abi = {}
         for abi, table in tables.items():
             codes = np.full(max(table, default=0) + 2, self.unknown, dtype=np.int32)
@@ -352,7 +415,7 @@ def _frame(
     syscall = h["type"] == TYPE_SYSCALL
     abi = np.where(h["flags"] & FLAG_COMPAT, 32, 64)
     nr = h["nr"].astype(np.int64)
-    codes = np.full(len(h), names.drop, dtype=np.int32)
+    codes = np.full(len(h), names.unknown, dtype=np.int32)
     for a, table in names.by_abi.items():
         sel = syscall & (abi == a)
         if sel.any():
@@ -382,11 +445,12 @@ def _frame(
 # --- the exact path: the text line, then the text parser ---
 
 
-def iter_events(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[Record | Marker]:
-    """Records and drop markers, identical to what the text parser gives for a text recording."""
+def iter_events(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[Any]:
+    """Header, records and drop markers, identical to what the text parser gives for a text recording."""
     comms: dict[int, str] = {}
     with open(path, "rb") as f:
         header = read_header(f)
+        yield from header_events(header)
         renderer = _Renderer(header)
         for block in iter_blocks(f, header, on_error):
             offs = block.var_offsets
@@ -619,3 +683,9 @@ class _Renderer:
                 path = path.split(b"\0", 1)[0]
             out += f", path={_quoted(path, False)}"
         return out + "}"
+
+
+def _empty_frame() -> pd.DataFrame:
+    from mysysdig.decode.columns import empty_frame
+
+    return empty_frame()

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mysysdig.decode import grammar
+from mysysdig.decode.binary import BinaryReader, is_binary
 from mysysdig.decode.escapes import STRING_BODY, decode_user_string
 from mysysdig.decode.text import ErrorHandler, parse_numbered
 from mysysdig.model import Header, Marker, Record
@@ -98,7 +99,14 @@ class ColumnReader:
         self.lines = 0
 
     def frames(self, path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
-        """One frame per block (never an empty one, except a single one for a file without records)."""
+        """One frame per block (never an empty one, except a single one for a file without records).
+
+        A binary record file (format=binary) is read by `mysysdig.decode.binary.BinaryReader` under the
+        same contract, so every command reads both formats.
+        """
+        if is_binary(path):
+            yield from self._binary_frames(path)
+            return
         produced = False
         if str(path) == STDIN:
             import click
@@ -118,6 +126,14 @@ class ColumnReader:
                 stream.close()
         if not produced:
             yield empty_frame(self.need)
+
+    def _binary_frames(self, path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
+        reader = BinaryReader(self.on_error, self.on_marker, self.on_header, self.select)
+        for frame in reader.frames(path):
+            self.selected = reader.take_selected()
+            yield frame[[c for c in SUMMARY_COLUMNS if c in self.need]]
+        if self.progress is not None:
+            self.progress(os.path.getsize(path))
 
     def take_selected(self) -> list[Record]:
         """The selected Records of the blocks read since the last call."""
