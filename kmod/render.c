@@ -34,6 +34,16 @@ size_t sc_render_bound(void)
  * records may show, so a reader can turn O_WRONLY|O_CREAT back into the
  * number this kernel uses.
  */
+static bool sc_symtab_has(const struct sc_symtab *tab, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < tab->count; i++)
+		if (!strcmp(tab->syms[i].name, name))
+			return true;
+	return false;
+}
+
 void sc_render_header(struct sc_out *o)
 {
 	unsigned int t, i;
@@ -45,7 +55,8 @@ void sc_render_header(struct sc_out *o)
 		const struct sc_symtab *tab = sc_all_symtabs[t];
 
 		sc_out_printf(o, "#sym %s", tab->name);
-		if (tab->zero)
+		/* the zero's name, unless an entry (O_RDONLY's field) has it */
+		if (tab->zero && !sc_symtab_has(tab, tab->zero))
 			sc_out_printf(o, " %s=0x0", tab->zero);
 		for (i = 0; i < tab->count; i++)
 			sc_out_printf(o, " %s=0x%llx", tab->syms[i].name,
