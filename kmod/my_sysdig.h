@@ -169,6 +169,10 @@ u32 sc_bin_discard(void);
 void sc_bin_emit_block(struct sc_out *o);
 void sc_bin_file_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
+void sc_out_str(struct sc_out *o, const char *s);
+void sc_out_u64(struct sc_out *o, u64 v);
+void sc_out_s64(struct sc_out *o, s64 v);
+void sc_out_hex(struct sc_out *o, u64 v);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */
 int sc_writer_start(void);

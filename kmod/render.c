@@ -20,6 +20,59 @@ void sc_out_printf(struct sc_out *o, const char *fmt, ...)
 }
 
 /*
+ * The writer renders every field of every record: measured under load,
+ * vsnprintf's format parsing was most of its cost, so the common pieces
+ * (literal text, decimal and hex numbers) are written directly. Callers
+ * keep o->size - o->len above sc_render_bound() for a whole record.
+ */
+void sc_out_str(struct sc_out *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void sc_out_u64(struct sc_out *o, u64 v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n)
+		o->buf[o->len++] = tmp[--n];
+}
+
+void sc_out_s64(struct sc_out *o, s64 v)
+{
+	if (v < 0) {
+		o->buf[o->len++] = '-';
+		sc_out_u64(o, -(u64)v);
+	} else {
+		sc_out_u64(o, v);
+	}
+}
+
+void sc_out_hex(struct sc_out *o, u64 v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	o->buf[o->len++] = '0';
+	o->buf[o->len++] = 'x';
+	while (n)
+		o->buf[o->len++] = tmp[--n];
+}
+
+/*
  * The most one line can take: fixed fields, six numbers, and every captured
  * byte escaped as \xHH (4 characters), for the largest event a probe makes.
  */
@@ -153,28 +206,41 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 	const char *name = sc_name(compat, ev->nr);
 	int i, data_arg = -1;
 
-	sc_out_printf(o, "pid=%d, %s", ev->pid, name ?: "unknown");
+	sc_out_str(o, "pid=");
+	sc_out_s64(o, ev->pid);
+	sc_out_str(o, ", ");
+	sc_out_str(o, name ?: "unknown");
 	for (i = 0; desc && i < desc->nargs; i++) {
 		if (sc_kind_is_data(desc->kinds[i])) {
 			data_arg = i;
 			continue;
 		}
-		sc_out_printf(o, ", %s=", desc->names[i]);
+		sc_out_str(o, ", ");
+		sc_out_str(o, desc->names[i]);
+		sc_out_str(o, "=");
 		sc_render_arg(o, desc->kinds[i], ev->args[i],
 			      capture_of(ev, i), desc->syms[i], compat);
 	}
-	if (!(ev->flags & SC_EVF_NO_RETURN))
-		sc_out_printf(o, ", res=%lld", ev->ret);
+	if (!(ev->flags & SC_EVF_NO_RETURN)) {
+		sc_out_str(o, ", res=");
+		sc_out_s64(o, ev->ret);
+	}
 	if (data_arg >= 0 && capture_of(ev, data_arg)) {
-		sc_out_printf(o, ", data=");
+		sc_out_str(o, ", data=");
 		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
 			      capture_of(ev, data_arg), NULL, compat);
 	}
-	sc_out_printf(o, ", tid=%d, comm=", ev->tid);
+	sc_out_str(o, ", tid=");
+	sc_out_s64(o, ev->tid);
+	sc_out_str(o, ", comm=");
 	render_comm(o, ev->comm);
-	sc_out_printf(o, ", abi=%d, nr=%u, ts=%lld", compat ? 32 : 64, ev->nr,
-		      (s64)ev->enter_ns + real_offset);
-	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN)))
-		sc_out_printf(o, ", lat=%llu", ev->exit_ns - ev->enter_ns);
-	sc_out_printf(o, "\n");
+	sc_out_str(o, compat ? ", abi=32, nr=" : ", abi=64, nr=");
+	sc_out_u64(o, ev->nr);
+	sc_out_str(o, ", ts=");
+	sc_out_s64(o, (s64)ev->enter_ns + real_offset);
+	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
+		sc_out_str(o, ", lat=");
+		sc_out_u64(o, ev->exit_ns - ev->enter_ns);
+	}
+	sc_out_str(o, "\n");
 }

@@ -224,9 +224,9 @@ static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
 static inline void sc_render_pointer(struct sc_out *o, u64 v)
 {
 	if (v)
-		sc_out_printf(o, "0x%llx", v);
+		sc_out_hex(o, v);
 	else
-		sc_out_printf(o, "NULL");
+		sc_out_str(o, "NULL");
 }
 
 /* A flag word as NAME|NAME|0xrest; see struct sc_sym for the matching. */
@@ -238,7 +238,7 @@ static inline void sc_render_flags(struct sc_out *o,
 	unsigned int i;
 
 	if (!v) {
-		sc_out_printf(o, "%s", t->zero ?: "0");
+		sc_out_str(o, t->zero ?: "0");
 		return;
 	}
 	for (i = 0; i < t->count; i++) {
@@ -246,12 +246,17 @@ static inline void sc_render_flags(struct sc_out *o,
 
 		if (!s->mask || (s->mask & used) || (v & s->mask) != s->value)
 			continue;
-		sc_out_printf(o, "%s%s", first ? "" : "|", s->name);
+		if (!first)
+			sc_out_str(o, "|");
+		sc_out_str(o, s->name);
 		used |= s->mask;
 		first = false;
 	}
-	if (v & ~used)
-		sc_out_printf(o, "%s0x%llx", first ? "" : "|", v & ~used);
+	if (v & ~used) {
+		if (!first)
+			sc_out_str(o, "|");
+		sc_out_hex(o, v & ~used);
+	}
 }
 
 static inline void sc_render_enum(struct sc_out *o, const struct sc_symtab *t,
@@ -260,16 +265,16 @@ static inline void sc_render_enum(struct sc_out *o, const struct sc_symtab *t,
 	unsigned int i;
 
 	if (!v && t->zero) {
-		sc_out_printf(o, "%s", t->zero);
+		sc_out_str(o, t->zero);
 		return;
 	}
 	for (i = 0; i < t->count; i++) {
 		if (t->syms[i].value == (u64)v) {
-			sc_out_printf(o, "%s", t->syms[i].name);
+			sc_out_str(o, t->syms[i].name);
 			return;
 		}
 	}
-	sc_out_printf(o, "%lld", v);
+	sc_out_s64(o, v);
 }
 
 static inline void sc_render_clone_flags(struct sc_out *o, u64 v)
@@ -452,28 +457,31 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 	switch (kind) {
 	case SK_INT:
 	case SK_FD:
-		sc_out_printf(o, "%d", (int)v);
+		sc_out_s64(o, (int)v);
 		return;
 	case SK_DIRFD:
 		if ((int)v == AT_FDCWD)
-			sc_out_printf(o, "AT_FDCWD");
+			sc_out_str(o, "AT_FDCWD");
 		else
-			sc_out_printf(o, "%d", (int)v);
+			sc_out_s64(o, (int)v);
 		return;
 	case SK_UID:
-		sc_out_printf(o, (int)v == -1 ? "%d" : "%u", (u32)v);
+		if ((int)v == -1)
+			sc_out_str(o, "-1");
+		else
+			sc_out_u64(o, (u32)v);
 		return;
 	case SK_UINT:
-		sc_out_printf(o, "%u", (unsigned int)v);
+		sc_out_u64(o, (u32)v);
 		return;
 	case SK_LONG:
-		sc_out_printf(o, "%lld", compat ? (long long)(s32)v : (long long)v);
+		sc_out_s64(o, compat ? (s64)(s32)v : (s64)v);
 		return;
 	case SK_ULONG:
-		sc_out_printf(o, "%llu", v);
+		sc_out_u64(o, v);
 		return;
 	case SK_HEX:
-		sc_out_printf(o, "0x%llx", v);
+		sc_out_hex(o, v);
 		return;
 	case SK_OCT:
 		sc_out_printf(o, "0%llo", v);
