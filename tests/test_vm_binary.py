@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vm_support import RECORD, boot, parse_record_file, target_params
+from vm_support import RECORD, parse_record_file, vm_fixtures
 
 from mysysdig.decode.binary import iter_events
 from mysysdig.model import Marker, ParseError, Record
@@ -45,17 +45,7 @@ true
 """
 
 
-@pytest.fixture(scope="module", params=target_params("binary"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.console[-3000:]
-    return result
+target, run = vm_fixtures("binary", SCRIPT)
 
 
 def decode(run, name: str, tmp_path_factory) -> tuple[list[Record], list[Marker]]:

@@ -16,7 +16,7 @@ from functools import cache
 import pytest
 from expected_records import ARM64_CLONE, CHILD, PTR, Call, stage2
 from test_vm_records import check_call, strace_counts
-from vm_support import RECORD, boot, parse_record_file, record_symbols, target_params
+from vm_support import RECORD, parse_record_file, record_symbols, vm_fixtures
 
 from scripts.testbed.kernel import user_abi
 
@@ -35,17 +35,7 @@ true
 """
 
 
-@pytest.fixture(scope="module", params=target_params("compat"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.console[-3000:]
-    return result
+target, run = vm_fixtures("compat", SCRIPT)
 
 
 @cache

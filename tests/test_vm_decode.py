@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import strace_oracle as so
-from vm_support import RECORD, REPO, boot, module, target_params
+from vm_support import RECORD, REPO, module, vm_fixtures
 
 from mysysdig.decode import parse_text
 from mysysdig.decode.escapes import unescape_bytes
@@ -181,19 +181,7 @@ def tracepoint_of(name: str, formats: dict[str, Any]) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module", params=target_params("decode"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.tail()
-    for name in ("direct", "raw", "sym"):
-        assert result.text(f"{name}.status").strip() == "0", (name, result.tail())
-    return result
+target, run = vm_fixtures("decode", SCRIPT, statuses=("direct", "raw", "sym"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ so its count in the record file is known in advance.
 from __future__ import annotations
 
 import pytest
-from vm_support import RECORD, boot, parse_record_file, target_params
+from vm_support import RECORD, parse_record_file, vm_fixtures
 
 pytestmark = pytest.mark.vm
 
@@ -56,17 +56,7 @@ SCRIPT = "\n".join(
 )
 
 
-@pytest.fixture(scope="module", params=target_params("filters"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.console[-3000:]
-    return result
+target, run = vm_fixtures("filters", SCRIPT)
 
 
 def load(run, name):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from expected_records import CHILD, Call, stage2
-from vm_support import RECORD, boot, counts, parse_record_file, record_symbols, target_params
+from vm_support import RECORD, counts, parse_record_file, record_symbols, vm_fixtures
 
 from mysysdig.model import Record
 
@@ -40,17 +40,7 @@ true
 """
 
 
-@pytest.fixture(scope="module", params=target_params("records"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.tail() if hasattr(result, "tail") else result.console[-3000:]
-    return result
+target, run = vm_fixtures("records", SCRIPT)
 
 
 @pytest.fixture(scope="module")

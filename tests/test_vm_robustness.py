@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from vm_support import RECORD, boot, parse_record_file, target_params
+from vm_support import RECORD, parse_record_file, vm_fixtures
 
 pytestmark = pytest.mark.vm
 
@@ -69,17 +69,7 @@ true
 """
 
 
-@pytest.fixture(scope="module", params=target_params("robustness"))
-def target(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def run(target):
-    result = boot(target, SCRIPT)
-    assert not result.kernel_errors, result.kernel_errors
-    assert result.status == 0, result.console[-3000:]
-    return result
+target, run = vm_fixtures("robustness", SCRIPT)
 
 
 def stats(text: str) -> dict[str, int]:

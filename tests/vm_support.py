@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -46,6 +47,29 @@ def target_params(group: str) -> list:
     test id. Each (test module, target) pair is its own xdist_group, so under `pytest -n 2 --dist
     loadgroup` the VM a module boots for a target is booted once, on one worker."""
     return [pytest.param(t, id=t.id, marks=pytest.mark.xdist_group(f"{group}:{t.id}")) for t in TARGETS]
+
+
+def vm_fixtures(group: str, script: str, statuses: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """The `target` and `run` fixtures of a VM test module: `script` booted once per target.
+
+    A run must leave a clean kernel log and exit 0; `statuses` names steps that wrote their own exit
+    status to /out/<name>.status, which must be 0 too. Use: `target, run = vm_fixtures("records", SCRIPT)`.
+    """
+
+    @pytest.fixture(scope="module", params=target_params(group))
+    def target(request: pytest.FixtureRequest) -> Target:
+        return request.param
+
+    @pytest.fixture(scope="module")
+    def run(target: Target) -> VmResult:
+        result = boot(target, script)
+        assert not result.kernel_errors, result.kernel_errors
+        assert result.status == 0, result.tail()
+        for name in statuses:
+            assert result.text(f"{name}.status").strip() == "0", (name, result.tail())
+        return result
+
+    return target, run
 
 
 def kernel(target: Target | str) -> Kernel:
