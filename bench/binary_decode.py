@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mysysdig.decode.binary import BLOCK_HEADER, FILE_HEADER, HEAD
+from mysysdig.decode.binary import BLOCK_HEADER, FILE_HEADER, HEAD, encode_varint
 
 HEADER_TEXT = (
     "# mysysdig record v1 arch=x86_64 compat=ia32 release=bench snaplen=64\n"
@@ -40,18 +40,8 @@ HEADER_TEXT = (
 BLOCK = 4096
 
 
-def _varint(v: int) -> bytes:
-    z = ((v << 1) ^ (v >> 63)) & (2**64 - 1)
-    out = bytearray()
-    while z >= 0x80:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
 def _var(args: list[int], captures: list[tuple[int, bytes]] = ()) -> bytes:  # type: ignore[assignment]
-    out = b"".join(_varint(a) for a in args)
+    out = b"".join(encode_varint(a) for a in args)
     for arg, data in captures:
         out += bytes([arg, 0]) + len(data).to_bytes(2, "little") + data
     return out

@@ -18,6 +18,7 @@ from mysysdig.decode.binary import (
     HEAD,
     BinaryFormatError,
     BinaryReader,
+    encode_varint,
     iter_events,
     iter_frames,
 )
@@ -42,15 +43,7 @@ HEADER_TEXT = "\n".join(
 )
 
 
-def varint(v: int) -> bytes:
-    z = (v << 1) ^ (v >> 63)
-    z &= 2**64 - 1
-    out = bytearray()
-    while z >= 0x80:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
+varint = encode_varint
 
 
 def capture(arg: int, data: bytes, flags: int = 0) -> bytes:

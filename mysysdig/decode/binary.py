@@ -489,6 +489,17 @@ def _varints(data: bytes, n: int) -> tuple[list[int], int]:
     return values, pos
 
 
+def encode_varint(v: int) -> bytes:
+    """The module's zigzag LEB128 encoding of one signed value: the inverse of `_varints`, for fixtures."""
+    z = ((v << 1) ^ (v >> 63)) & (2**64 - 1)
+    out = bytearray()
+    while z >= 0x80:
+        out.append(z & 0x7F | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
 def _quoted(raw: bytes, cut: bool) -> str:
     return f'"{escape_bytes(raw)}"' + ("..." if cut else "")
 
