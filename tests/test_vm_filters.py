@@ -40,7 +40,12 @@ SCRIPT = "\n".join(
         scenario("by-name", "insmod /my_sysdig.ko proc_name=sc_workload || exit 20"),
         scenario("by-pid", "insmod /my_sysdig.ko pid=$SP || exit 20"),
         scenario("by-names", "insmod /my_sysdig.ko proc_name=nothing,sc_spinner,sc_workload || exit 20"),
-        scenario("unfiltered", "insmod /my_sysdig.ko || exit 20"),
+        scenario(
+            "unfiltered",
+            "insmod /my_sysdig.ko || exit 20",
+            after=f"stat -c %a {RECORD} > /out/record.mode",
+        ),
+        scenario("excluded", "insmod /my_sysdig.ko exclude_pid=$SP || exit 20"),
         scenario(
             "runtime",
             "insmod /my_sysdig.ko proc_name=nothing-yet || exit 20",
@@ -111,3 +116,14 @@ def test_syscall_filter(run):
     assert {r.syscall for r in records} == {"getppid", "close"}
     assert getppid_of(records, sp) == N
     assert sum(1 for r in records if r.pid == wl and r.syscall == "close") == 5
+
+
+def test_record_file_is_private(run):
+    assert run.text("record.mode").strip() == "600"
+
+
+def test_excluded_process_is_not_recorded(run):
+    sp, wl, records = load(run, "excluded")
+    assert sp not in {r.pid for r in records}
+    assert wl in {r.pid for r in records}
+    assert len({r.comm for r in records}) >= 2  # everything else still is
