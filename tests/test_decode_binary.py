@@ -19,6 +19,7 @@ from mysysdig.decode.binary import (
     BinaryFormatError,
     BinaryReader,
     encode_varint,
+    follow_events,
     iter_events,
     iter_frames,
 )
@@ -215,5 +216,31 @@ def test_commands_read_binary_files(good: Path) -> None:
     out = CliRunner().invoke(main, ["stats", str(good), "--format", "json"])
     assert out.exit_code == 0, out.output
     assert '"dropped": 12' in out.output and '"total": 4' in out.output
-    out = CliRunner().invoke(main, ["tail", str(good)])
-    assert out.exit_code == 2 and "binary record file" in out.output
+
+
+def test_follow_appended_blocks_and_a_truncation(good: Path) -> None:
+    """From the end: existing threads' comms are known, new blocks appear, a truncation starts over."""
+    seen: list[object] = []
+    restarts: list[str] = []
+    steps = iter(
+        [
+            lambda: good.open("ab").write(block([OPEN_FAIL])),  # a record of tid 7, whose comm came before
+            lambda: good.write_bytes(file_bytes(block([THREAD, READ]))),  # truncated and written anew
+        ]
+    )
+
+    def idle() -> None:
+        step = next(steps, None)
+        if step is not None:
+            step()
+
+    events = follow_events(
+        good, poll_s=0.01, stop=lambda: len(seen) >= 4, on_idle=idle, on_restart=restarts.append
+    )
+    for event in events:
+        seen.append(event)
+    header, appended, header2, read = seen
+    assert isinstance(header, Header) and isinstance(header2, Header)
+    assert (appended.syscall, appended.comm, appended.res) == ("openat", "nginx", -2)
+    assert (read.syscall, read.args["data"]) == ("read", "GET /")
+    assert restarts == ["truncated"]

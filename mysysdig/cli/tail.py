@@ -10,7 +10,7 @@ from collections import Counter
 import click
 
 from mysysdig.cli.common import EXIT_STATUS_HELP, FILTER_HELP, BadLineReporter, DropCounter, filter_options
-from mysysdig.decode.binary import is_binary
+from mysysdig.decode.binary import follow_events, is_binary
 from mysysdig.decode.text import parse_numbered
 from mysysdig.filters import RecordFilter, parse_duration
 from mysysdig.follow import SelfExclusion, follow_lines
@@ -98,11 +98,6 @@ def tail_command(
       mysysdig tail --comm nginx --syscall %network
       mysysdig tail --stats 2s
     """
-    if is_binary(file):
-        raise click.UsageError(
-            f"{file} is a binary record file (format=binary); tail follows text files: load the module "
-            "with format=text to follow it live, or read the binary file with mysysdig parse/stats"
-        )
     try:
         period = parse_duration(stats_period) / 1e9 if stats_period else None
         limit = parse_duration(duration) / 1e9 if duration else None
@@ -125,13 +120,15 @@ def tail_command(
     def restart(reason: str) -> None:
         click.echo(f"mysysdig: {file}: {reason}, following from its start", err=True)
 
-    lines = follow_lines(
-        file, from_start=from_start, poll_s=poll_s, stop=stop, on_idle=idle, on_restart=restart
-    )
+    follow = dict(from_start=from_start, poll_s=poll_s, stop=stop, on_idle=idle, on_restart=restart)
+    if is_binary(file):  # format=binary: whole blocks, decoded to the same events
+        events = follow_events(file, **follow)
+    else:
+        events = parse_numbered(enumerate(follow_lines(file, **follow), 1), reporter)
     active = filters.active()
     with SelfExclusion():
         try:
-            for event in parse_numbered(enumerate(lines, 1), reporter):
+            for event in events:
                 if type(event) is Record:
                     if active and not filters.keep(event):
                         continue

@@ -16,7 +16,9 @@ resumes at the next block that checks out.
 from __future__ import annotations
 
 import ipaddress
+import os
 import struct
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -453,18 +455,104 @@ def iter_events(path: str | Path, on_error: ErrorHandler | None = None) -> Itera
         yield from header_events(header)
         renderer = _Renderer(header)
         for block in iter_blocks(f, header, on_error):
-            offs = block.var_offsets
-            for i, h in enumerate(block.heads):
-                var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"])]
-                if h["type"] == TYPE_THREAD:
-                    comms[int(h["tid"])] = var.decode("latin-1")
-                    continue
-                if h["type"] == TYPE_DROP:
-                    yield _drop(h, var)
-                    continue
-                line = renderer.line(h, var, comms.get(int(h["tid"]), ""))
-                event = parse_line(line, block.offset)
+            yield from _block_events(block, renderer, comms)
+
+
+def _block_events(block: Block, renderer: _Renderer, comms: dict[int, str]) -> Iterator[Record | Marker]:
+    """A block's records and drop markers; its thread records update `comms` (tid -> comm)."""
+    offs = block.var_offsets
+    for i, h in enumerate(block.heads):
+        var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"])]
+        if h["type"] == TYPE_THREAD:
+            comms[int(h["tid"])] = var.decode("latin-1")
+        elif h["type"] == TYPE_DROP:
+            yield _drop(h, var)
+        else:
+            event = parse_line(renderer.line(h, var, comms.get(int(h["tid"]), "")), block.offset)
+            if isinstance(event, Record):
                 yield event
+
+
+def follow_events(
+    path: str | Path,
+    *,
+    from_start: bool = False,
+    poll_s: float = 0.2,
+    stop: Callable[[], bool] = lambda: False,
+    on_idle: Callable[[], None] | None = None,
+    on_restart: Callable[[str], None] | None = None,
+) -> Iterator[Any]:
+    """Follow a live binary record file like `mysysdig.follow.follow_lines` follows a text one.
+
+    Yields the header, then the records and markers of each block the module appends. Starting at the end
+    (not `from_start`), the blocks already there are skimmed only for their thread records, so the comm of
+    a thread that started earlier is known. When the file shrinks or is replaced, `on_restart(reason)` is
+    called and following starts over at the new file's header.
+    """
+    f = open(path, "rb")  # noqa: SIM115 - kept open across restarts, closed in finally
+    try:
+        skim = not from_start
+        while not stop():
+            if os.fstat(f.fileno()).st_size < 24:
+                if on_idle is not None:
+                    on_idle()
+                time.sleep(poll_s)
+                continue
+            f.seek(0)
+            header = read_header(f)
+            yield from header_events(header)
+            renderer, comms = _Renderer(header), {}
+            e = "<" if header.little else ">"
+            if skim:
+                for block in iter_blocks(f, header):
+                    for i in np.flatnonzero(block.heads["type"] == TYPE_THREAD):
+                        start = int(block.var_offsets[i])
+                        comms[int(block.heads["tid"][i])] = block.var[
+                            start : start + int(block.heads["var_len"][i])
+                        ].decode("latin-1")
+                f.seek(block_end(path, header))
+                skim = False
+            buf = b""
+            while not stop():
+                chunk = f.read(1 << 20)
+                if chunk:
+                    buf += chunk
+                    while (found := _block_at(buf, 0, e, header))[0] is not None:
+                        block, size = found
+                        yield from _block_events(block, renderer, comms)
+                        buf = buf[size:]
+                    continue
+                st = _stat(path)
+                ino = os.fstat(f.fileno()).st_ino
+                if st is not None and (st.st_ino != ino or st.st_size < f.tell()):
+                    if on_restart is not None:
+                        on_restart("replaced" if st.st_ino != ino else "truncated")
+                    if st.st_ino != ino:
+                        f.close()
+                        f = open(path, "rb")  # noqa: SIM115
+                    break
+                if on_idle is not None:
+                    on_idle()
+                time.sleep(poll_s)
+    finally:
+        f.close()
+
+
+def block_end(path: str | Path, header: BinaryHeader) -> int:
+    """Offset just past the last complete block: where appending continues."""
+    with open(path, "rb") as f:
+        read_header(f)
+        end = 24 + len(header.text.encode("ascii", errors="replace"))
+        for block in iter_blocks(f, header):
+            end = block.offset + 16 + len(block.heads) * HEAD_SIZE + len(block.var)
+    return end
+
+
+def _stat(path: str | Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
 
 
 def _drop(h: np.void, var: bytes) -> Marker:
