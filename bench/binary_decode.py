@@ -85,9 +85,9 @@ def generate(path: Path, records: int) -> None:
         heads["var_len"] = [len(MIX[k][3]) for k in kinds]
         heads["lat"] = 1000 + kinds * 37
         heads["res"] = kinds
-        heads["pid"] = heads["tid"] = 4242
+        heads["tid"] = 4242
         thread = np.zeros(1, dtype=HEAD)
-        thread[["type", "tid", "pid", "var_len"]] = (2, 4242, 4242, 5)
+        thread[["type", "tid", "res", "var_len"]] = (2, 4242, 4242, 5)  # a thread record: pid in res
         done, ts = 0, 1_700_000_000_000_000_000
         while done < records:
             n = min(BLOCK, records - done)

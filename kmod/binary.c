@@ -103,7 +103,7 @@ static void note_thread(const struct sc_event *ev, s64 ts)
 	h = new_head(SC_BIN_THREAD);
 	h->ts = ts;
 	h->tid = ev->tid;
-	h->pid = ev->pid;
+	h->res = ev->pid;
 	h->var_len = n;
 	memcpy(var + var_len, ev->comm, n);
 	var_len += n;
@@ -123,7 +123,6 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 	h = new_head(SC_BIN_SYSCALL);
 	h->ts = ev->enter_ns + real_offset;
 	h->tid = ev->tid;
-	h->pid = ev->pid;
 	h->nr = ev->nr;
 	h->flags = ev->flags;
 	h->nargs = desc ? desc->nargs : 0;

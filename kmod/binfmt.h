@@ -33,7 +33,7 @@ struct sc_bin_block_header {
 
 enum sc_bin_type {
 	SC_BIN_SYSCALL = 1,
-	SC_BIN_THREAD = 2,	/* tid's pid and comm (var: comm bytes) */
+	SC_BIN_THREAD = 2,	/* tid's pid (in res) and comm (var: comm bytes) */
 	SC_BIN_DROP = 3,	/* res records lost; nr: 1 ring (tid: cpu), 2 cap */
 };
 
@@ -44,7 +44,8 @@ enum sc_bin_flags {
 };
 
 /*
- * One record's fixed part, 32 bytes. Variable part of a syscall, in order:
+ * One record's fixed part, 28 bytes. A record's pid and comm are those of
+ * the last thread record of its tid. Variable part of a syscall, in order:
  * the wide latency and result when flagged (zigzag LEB128 varints), `nargs`
  * argument values as zigzag varints, then `ncap` captures, each u8 arg,
  * u8 flags, u16 len, len bytes. Latency is unknown (and 0 here) when the
@@ -55,7 +56,6 @@ struct sc_bin_head {
 	u32 lat;	/* ns from entry to exit */
 	s32 res;
 	u32 tid;
-	u32 pid;
 	u16 nr;
 	u8 type;
 	u8 flags;	/* enum sc_event_flags | enum sc_bin_flags */

@@ -78,20 +78,20 @@ def file_bytes(*blocks: bytes, version: int = 1, text: str = HEADER_TEXT) -> byt
 
 
 TS = 1_700_000_000_000_000_000
-THREAD = (head(ts=TS, tid=7, pid=5, type=2), b"nginx")
+THREAD = (head(ts=TS, tid=7, res=5, type=2), b"nginx")  # pid in res
 READ = (
-    head(ts=TS + 10, lat=250, res=5, tid=7, pid=5, nr=0, type=1, nargs=3, ncap=1),
+    head(ts=TS + 10, lat=250, res=5, tid=7, nr=0, type=1, nargs=3, ncap=1),
     varint(3) + varint(0x7FFD0000) + varint(4096) + capture(1, b"GET /"),
 )
 MMAP = (  # result beyond 32 bits: the wide-result flag and a varint before the arguments
-    head(ts=TS + 20, lat=99, tid=7, pid=5, nr=9, type=1, flags=32, nargs=6),
+    head(ts=TS + 20, lat=99, tid=7, nr=9, type=1, flags=32, nargs=6),
     varint(0x7F0000001000) + b"".join(varint(v) for v in (0, 8192, 3, 0x22, -1, 0)),
 )
 OPEN_FAIL = (
-    head(ts=TS + 30, lat=7, res=-2, tid=7, pid=5, nr=257, type=1, nargs=4, ncap=1),
+    head(ts=TS + 30, lat=7, res=-2, tid=7, nr=257, type=1, nargs=4, ncap=1),
     b"".join(varint(v) for v in (-100, 0x1000, 0x41, 0o640)) + capture(1, b"/etc/x"),
 )
-EXIT = (head(ts=TS + 40, tid=7, pid=5, nr=231, type=1, flags=4), b"")  # no return: no res, no lat
+EXIT = (head(ts=TS + 40, tid=7, nr=231, type=1, flags=4), b"")  # no return: no res, no lat
 DROP = (head(ts=TS + 50, res=12, tid=1, nr=1, type=3), b"")
 
 

@@ -2,7 +2,7 @@
 
 Two ways in, for two kinds of use:
 
-* `iter_frames` decodes only the fixed 32-byte record heads, a whole block at a time with numpy. That is
+* `iter_frames` decodes only the fixed 28-byte record heads, a whole block at a time with numpy. That is
   everything `stats` needs (syscall, pid, tid, comm, result, latency) and it runs at millions of records per
   second because Python touches each block, not each record.
 * `iter_events` gives the same `Record`/`Marker` objects as the text parser. It renders each record into
@@ -41,7 +41,7 @@ KNOWN_ARCHES = ("x86_64", "aarch64")
 FLAG_COMPAT, FLAG_NO_ENTRY, FLAG_NO_RETURN, FLAG_NO_ARGS = 1, 2, 4, 8
 FLAG_LAT_WIDE, FLAG_RES_WIDE = 16, 32  # the value is a varint at the start of the variable part
 LAT_UNKNOWN = FLAG_NO_ENTRY | FLAG_NO_RETURN
-HEAD_SIZE = 32
+HEAD_SIZE = 28
 MAX_BLOCK_HEADS, MAX_BLOCK_VAR = 1 << 16, 16 << 20  # far above what the module writes; beyond: damage
 TYPE_SYSCALL, TYPE_THREAD, TYPE_DROP = 1, 2, 3
 CAPF_CUT = 1
@@ -74,7 +74,6 @@ def _layouts(little: bool) -> tuple[Struct, Struct, np.dtype]:
             ("lat", e + "u4"),
             ("res", e + "i4"),
             ("tid", e + "u4"),
-            ("pid", e + "u4"),
             ("nr", e + "u2"),
             ("type", "u1"),
             ("flags", "u1"),
@@ -273,6 +272,22 @@ def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Bloc
 FRAME_ROWS = 1 << 18  # records per DataFrame: large enough that pandas' fixed costs vanish
 
 
+Threads = dict[int, tuple[int, str]]  # tid -> (pid, comm), from thread records
+
+
+def _note_threads(block: Block, threads: Threads) -> None:
+    """Thread records say a tid's pid (in res) and comm (the variable part): remember them."""
+    h = block.heads
+    found = np.flatnonzero(h["type"] == TYPE_THREAD)
+    if not len(found):
+        return
+    offs = block.var_offsets
+    for i in found:
+        start = int(offs[i])
+        comm = block.var[start : start + int(h["var_len"][i])].decode("latin-1")
+        threads[int(h["tid"][i])] = (int(h["res"][i]), comm)
+
+
 class BinaryReader:
     """Frames of the fixed record fields, block by block, with the contract of `ColumnReader`.
 
@@ -301,7 +316,7 @@ class BinaryReader:
         return records
 
     def frames(self, path: str | Path) -> Iterator[pd.DataFrame]:
-        comms: dict[int, str] = {}
+        threads: Threads = {}
         with open(path, "rb") as f:
             header = read_header(f)
             if self.on_header is not None:
@@ -315,11 +330,7 @@ class BinaryReader:
             for block in iter_blocks(f, header, self.on_error):
                 h = block.heads
                 offs = block.var_offsets
-                for i in np.flatnonzero(h["type"] == TYPE_THREAD):
-                    start = int(offs[i])
-                    comms[int(h["tid"][i])] = block.var[start : start + int(h["var_len"][i])].decode(
-                        "latin-1"
-                    )
+                _note_threads(block, threads)
                 drops = np.flatnonzero(h["type"] == TYPE_DROP)
                 if self.on_marker is not None:
                     for i in drops:
@@ -327,20 +338,20 @@ class BinaryReader:
                             _drop(h[i], block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"][i])])
                         )
                 if self.select:
-                    self._select(block, header, renderer, comms)
+                    self._select(block, header, renderer, threads)
                 keep = h["type"] == TYPE_SYSCALL
                 lat, res = _wide_values(block)
                 batch.append((h[keep], lat[keep], res[keep]))
                 rows += int(keep.sum())
                 if rows >= self.frame_rows:
-                    yield _frame(batch, comms, names)
+                    yield _frame(batch, threads, names)
                     batch, rows, produced = [], 0, True
             if rows:
-                yield _frame(batch, comms, names)
+                yield _frame(batch, threads, names)
             elif not produced:  # consumers always see the schema, as with text files
                 yield _empty_frame()
 
-    def _select(self, block: Block, header: BinaryHeader, renderer: _Renderer, comms: dict[int, str]) -> None:
+    def _select(self, block: Block, header: BinaryHeader, renderer: _Renderer, threads: Threads) -> None:
         h = block.heads
         offs = block.var_offsets
         for i in np.flatnonzero(h["type"] == TYPE_SYSCALL):
@@ -348,7 +359,7 @@ class BinaryReader:
             if header.names.get(abi, {}).get(int(h["nr"][i]), "unknown") not in self.select:
                 continue
             var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"][i])]
-            event = parse_line(renderer.line(h[i], var, comms.get(int(h["tid"][i]), "")), block.offset)
+            event = parse_line(renderer.line(h[i], var, threads.get(int(h["tid"][i]), (0, ""))), block.offset)
             if isinstance(event, Record):
                 self.selected.append(event)
 
@@ -407,7 +418,7 @@ def _wide_values(block: Block) -> tuple[np.ndarray, np.ndarray]:
 
 def _frame(
     batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-    comms: dict[int, str],
+    threads: Threads,
     names: _SyscallCodes,
 ) -> pd.DataFrame:
     """syscall and comm are categorical (built from codes: pandas' per-string costs would dominate)."""
@@ -424,7 +435,9 @@ def _frame(
             codes[sel] = table[np.minimum(nr[sel], len(table) - 1)]
     tid = h["tid"].astype(np.int64)
     tids, inverse = np.unique(tid, return_inverse=True)
-    tid_comms = [comms.get(int(t)) for t in tids]
+    tid_threads = [threads.get(int(t), (0, None)) for t in tids]
+    tid_comms = [comm for _, comm in tid_threads]
+    pid = np.array([p for p, _ in tid_threads], dtype=np.int64)[inverse]
     comm_categories = sorted({c for c in tid_comms if c is not None})
     comm_index = {c: i for i, c in enumerate(comm_categories)}
     comm_codes = np.array([comm_index.get(c, -1) for c in tid_comms], dtype=np.int32)[inverse]
@@ -432,7 +445,7 @@ def _frame(
     return pd.DataFrame(
         {
             "ts": h["ts"],
-            "pid": h["pid"].astype(np.int64),
+            "pid": pid,
             "tid": tid,
             "comm": pd.Categorical.from_codes(comm_codes, categories=comm_categories),
             "syscall": pd.Categorical.from_codes(codes, categories=names.categories),
@@ -449,26 +462,26 @@ def _frame(
 
 def iter_events(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[Any]:
     """Header, records and drop markers, identical to what the text parser gives for a text recording."""
-    comms: dict[int, str] = {}
+    threads: Threads = {}
     with open(path, "rb") as f:
         header = read_header(f)
         yield from header_events(header)
         renderer = _Renderer(header)
         for block in iter_blocks(f, header, on_error):
-            yield from _block_events(block, renderer, comms)
+            yield from _block_events(block, renderer, threads)
 
 
-def _block_events(block: Block, renderer: _Renderer, comms: dict[int, str]) -> Iterator[Record | Marker]:
-    """A block's records and drop markers; its thread records update `comms` (tid -> comm)."""
+def _block_events(block: Block, renderer: _Renderer, threads: Threads) -> Iterator[Record | Marker]:
+    """A block's records and drop markers; its thread records update `threads`."""
     offs = block.var_offsets
     for i, h in enumerate(block.heads):
         var = block.var[int(offs[i]) : int(offs[i]) + int(h["var_len"])]
         if h["type"] == TYPE_THREAD:
-            comms[int(h["tid"])] = var.decode("latin-1")
+            threads[int(h["tid"])] = (int(h["res"]), var.decode("latin-1"))
         elif h["type"] == TYPE_DROP:
             yield _drop(h, var)
         else:
-            event = parse_line(renderer.line(h, var, comms.get(int(h["tid"]), "")), block.offset)
+            event = parse_line(renderer.line(h, var, threads.get(int(h["tid"]), (0, ""))), block.offset)
             if isinstance(event, Record):
                 yield event
 
@@ -501,15 +514,11 @@ def follow_events(
             f.seek(0)
             header = read_header(f)
             yield from header_events(header)
-            renderer, comms = _Renderer(header), {}
+            renderer, threads = _Renderer(header), {}
             e = "<" if header.little else ">"
             if skim:
                 for block in iter_blocks(f, header):
-                    for i in np.flatnonzero(block.heads["type"] == TYPE_THREAD):
-                        start = int(block.var_offsets[i])
-                        comms[int(block.heads["tid"][i])] = block.var[
-                            start : start + int(block.heads["var_len"][i])
-                        ].decode("latin-1")
+                    _note_threads(block, threads)
                 f.seek(block_end(path, header))
                 skim = False
             buf = b""
@@ -519,7 +528,7 @@ def follow_events(
                     buf += chunk
                     while (found := _block_at(buf, 0, e, header))[0] is not None:
                         block, size = found
-                        yield from _block_events(block, renderer, comms)
+                        yield from _block_events(block, renderer, threads)
                         buf = buf[size:]
                     continue
                 st = _stat(path)
@@ -602,7 +611,8 @@ class _Renderer:
         af = {name: value for name, value, _ in header.tables["af"].entries}
         self.af_inet, self.af_inet6, self.af_unix = af["AF_INET"], af["AF_INET6"], af["AF_UNIX"]
 
-    def line(self, h: np.void, var: bytes, comm: str) -> str:
+    def line(self, h: np.void, var: bytes, thread: tuple[int, str]) -> str:
+        pid, comm = thread
         flags = int(h["flags"])
         compat = bool(flags & FLAG_COMPAT)
         abi = 32 if compat else 64
@@ -621,7 +631,7 @@ class _Renderer:
             caps[arg] = (cflags, var[pos + 4 : pos + 4 + length])
             pos += 4 + length
         desc = [] if flags & FLAG_NO_ARGS else self.h.descs.get((abi, nr), [])
-        parts = [f"pid={int(h['pid'])}", self.h.names.get(abi, {}).get(nr, "unknown")]
+        parts = [f"pid={pid}", self.h.names.get(abi, {}).get(nr, "unknown")]
         data = None
         for i, (name, kind, sym) in enumerate(desc[: len(args)]):
             if kind in ("BUF_IN", "BUF_RET"):
