@@ -22,40 +22,9 @@ PACKAGES=(debootstrap e2fsprogs gzip)
 # package would try to build for the host's kernel, which has no modules.
 BENCH_DEBS=(falcosecurity-scap-dkms lttng-modules-dkms)
 
-say() { echo "setup-image: $*"; }
-
-quietly() {
-    if ! "$@" >>"$LOG" 2>&1; then
-        echo "setup-image: FAILED: $*" >&2
-        tail -n 30 "$LOG" >&2
-        exit 1
-    fi
-}
-
-APT_UPDATED=0
-apt_update() {
-    if [ "$APT_UPDATED" = 0 ]; then
-        say "apt-get update"
-        quietly apt-get update -q
-        APT_UPDATED=1
-    fi
-}
-
-is_installed() {
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
-
-install_missing() {
-    local missing=() pkg
-    for pkg in "$@"; do
-        is_installed "$pkg" || missing+=("$pkg")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        apt_update
-        say "apt-get install ${missing[*]}"
-        quietly apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
-}
+NAME=setup-image
+# shellcheck source=scripts/apt-common.sh
+. "$ROOT/scripts/apt-common.sh"
 
 # apt-get download <pkg> into .cache/debs unless a .deb of it is there already.
 # A stale cached version is harmless: the image build only needs the sources.

@@ -44,16 +44,9 @@ CROSS_TOOLS=(aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc i686-linux-gnu-gcc qe
 # the resolved Depends of these packages.
 ARM64_USERLAND=(busybox-static strace)
 
-say() { echo "setup: $*"; }
-
-# Run a noisy command with its output in the log; show the log tail on failure.
-quietly() {
-    if ! "$@" >>"$LOG" 2>&1; then
-        echo "setup: FAILED: $*" >&2
-        tail -n 30 "$LOG" >&2
-        exit 1
-    fi
-}
+NAME=setup
+# shellcheck source=scripts/apt-common.sh
+. "$ROOT/scripts/apt-common.sh"
 
 HOST_ARCH="$(dpkg --print-architecture)"
 CODENAME="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
@@ -61,29 +54,9 @@ SUITE_6_12="${SUITE_6_12:-$CODENAME-backports}"
 
 # ---------------------------------------------------------------- host apt
 
-APT_UPDATED=0
-apt_update() {
-    if [ "$APT_UPDATED" = 0 ]; then
-        say "apt-get update"
-        quietly apt-get update -q
-        APT_UPDATED=1
-    fi
-}
-
-is_installed() {
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
-
-install_missing() {
-    local missing=() pkg
-    for pkg in "$@"; do
-        is_installed "$pkg" || missing+=("$pkg")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        apt_update
-        say "apt-get install ${missing[*]}"
-        quietly apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
+# Host packages, then a check that what the tests call is really there.
+install_host_packages() {
+    install_missing "$@"
     local tool
     for tool in "${CROSS_TOOLS[@]}"; do
         command -v "$tool" >/dev/null || { echo "setup: $tool missing after install" >&2; exit 1; }
@@ -421,7 +394,7 @@ main() {
     mkdir -p "$CACHE/targets"
     : >"$LOG"
     [ "$(id -u)" = 0 ] || { echo "setup: must run as root (apt-get)" >&2; exit 1; }
-    install_missing "${PACKAGES[@]}"
+    install_host_packages "${PACKAGES[@]}"
     private_apt_config
     private_lists_present || private_apt_update || true
     FAILED_TARGETS=()
