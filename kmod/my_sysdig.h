@@ -89,9 +89,31 @@ const char *sc_name(bool compat, long nr);
 long sc_nr_by_name(bool compat, const char *name);
 unsigned int sc_table_size(bool compat);
 const struct sc_desc *sc_desc_of(bool compat, long nr);
-bool sc_never_returns(bool compat, long nr);
-bool sc_is_fork(bool compat, long nr);
-bool sc_is_exec(bool compat, long nr);
+
+/*
+ * Inline, from numbers looked up at init: the probes ask on every syscall,
+ * the exec check even for tasks the filter does not select.
+ */
+extern long sc_exit_nrs[2][2];
+extern long sc_fork_nrs[2][4];
+extern long sc_exec_nrs[2][2];
+
+static inline bool sc_never_returns(bool compat, long nr)
+{
+	return nr == sc_exit_nrs[compat][0] || nr == sc_exit_nrs[compat][1];
+}
+
+static inline bool sc_is_fork(bool compat, long nr)
+{
+	const long *f = sc_fork_nrs[compat];
+
+	return nr == f[0] || nr == f[1] || nr == f[2] || nr == f[3];
+}
+
+static inline bool sc_is_exec(bool compat, long nr)
+{
+	return nr == sc_exec_nrs[compat][0] || nr == sc_exec_nrs[compat][1];
+}
 int sc_table_init(void);
 const char *sc_arch_name(void);
 const char *sc_compat_abi_name(void);

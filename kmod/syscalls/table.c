@@ -167,41 +167,24 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 	return d->decoded ? d : NULL;
 }
 
-/* Looked up once: the probe asks on every syscall. */
-static long exit_nrs[2][2];
-static long fork_nrs[2][4];
-static long exec_nrs[2][2];
-
-bool sc_is_exec(bool compat, long nr)
-{
-	return nr == exec_nrs[compat][0] || nr == exec_nrs[compat][1];
-}
-
-bool sc_never_returns(bool compat, long nr)
-{
-	return nr == exit_nrs[compat][0] || nr == exit_nrs[compat][1];
-}
-
-bool sc_is_fork(bool compat, long nr)
-{
-	const long *f = fork_nrs[compat];
-
-	return nr == f[0] || nr == f[1] || nr == f[2] || nr == f[3];
-}
+/* Looked up once; the inline checks in my_sysdig.h read them on every syscall. */
+long sc_exit_nrs[2][2];
+long sc_fork_nrs[2][4];
+long sc_exec_nrs[2][2];
 
 int __init sc_table_init(void)
 {
 	int compat;
 
 	for (compat = 0; compat < 2; compat++) {
-		exit_nrs[compat][0] = sc_nr_by_name(compat, "exit");
-		exit_nrs[compat][1] = sc_nr_by_name(compat, "exit_group");
-		fork_nrs[compat][0] = sc_nr_by_name(compat, "clone");
-		fork_nrs[compat][1] = sc_nr_by_name(compat, "clone3");
-		fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
-		fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
-		exec_nrs[compat][0] = sc_nr_by_name(compat, "execve");
-		exec_nrs[compat][1] = sc_nr_by_name(compat, "execveat");
+		sc_exit_nrs[compat][0] = sc_nr_by_name(compat, "exit");
+		sc_exit_nrs[compat][1] = sc_nr_by_name(compat, "exit_group");
+		sc_fork_nrs[compat][0] = sc_nr_by_name(compat, "clone");
+		sc_fork_nrs[compat][1] = sc_nr_by_name(compat, "clone3");
+		sc_fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
+		sc_fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
+		sc_exec_nrs[compat][0] = sc_nr_by_name(compat, "execve");
+		sc_exec_nrs[compat][1] = sc_nr_by_name(compat, "execveat");
 	}
 	sc_table_init_descs();
 	return 0;
