@@ -212,6 +212,13 @@ def test_interval_json_in_the_gadgets_shape(recording):
     assert result.stdout.splitlines()[0].startswith('[{"count":')
 
 
+@pytest.mark.parametrize("extra", [["--latency"], ["--errors"], ["--bytes"], ["--by", "process"]])
+def test_interval_refuses_what_it_cannot_show(recording, extra):
+    path, _ = recording
+    result = CliRunner().invoke(main, ["stats", str(path), "--interval", "2s", *extra])
+    assert result.exit_code == 2 and "--interval counts calls per syscall only" in result.output
+
+
 def test_interval_per_pid_lines(recording):
     path, _ = recording
     result = run("stats", str(path), "--interval", "5s", "--format", "lines", "--pid", "200")

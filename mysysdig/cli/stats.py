@@ -193,6 +193,10 @@ def stats_command(
     keys = _by(by)
     if fmt == "lines" and interval is None:
         raise click.UsageError("--format lines needs --interval")
+    ignored = [flag for flag, on in (("--latency", latency), ("--errors", errors), ("--bytes", nbytes)) if on]
+    if interval is not None and (ignored or by != "syscall"):
+        named = ", ".join(ignored or ["--by"])
+        raise click.UsageError(f"--interval counts calls per syscall only; it cannot take {named}")
     if interval is not None:
         try:
             interval_ns = parse_duration(interval)
