@@ -66,6 +66,11 @@ CASES = (
     Case("floor", "empty sys_enter/sys_exit probes (bench/floor)"),
     Case("mysysdig_nomatch", "my_sysdig proc_name=nomatch (filter matches nothing)"),
     Case("mysysdig_nginx", "my_sysdig proc_name=nginx", "my_sysdig proc_name=scbench"),
+    Case(
+        "mysysdig_nginx_bin",
+        "my_sysdig proc_name=nginx format=binary",
+        "my_sysdig proc_name=scbench format=binary",
+    ),
     Case("mysysdig_all", "my_sysdig, no filter (every process)"),
     Case(
         "mysysdig_deferred",
@@ -118,9 +123,15 @@ ms_off() {{
   G rmmod my_sysdig || return 1
   dmesg | grep 'my_sysdig: stopped' | tail -n 1 > $P.final
   meta trace_bytes "$(wc -c < /mnt/etc/syscall-record/record)"
-  meta trace_lines "$(wc -l < /mnt/etc/syscall-record/record)"
-  meta header_bytes "$(grep '^#' /mnt/etc/syscall-record/record | wc -c)"
-  meta drop_markers "$(grep -c '^drop=' /mnt/etc/syscall-record/record)"
+  if [ "$1" = binary ]; then
+    # file header: 24 bytes, then text_len (little-endian u32 at offset 16) bytes of header text
+    tl=$(G od --endian=little -An -tu4 -j16 -N4 /etc/syscall-record/record | tr -d ' ')
+    if [ -n "$tl" ]; then meta header_bytes "$((24 + tl))"; else fail "$c: no binary file header"; fi
+  else
+    meta trace_lines "$(wc -l < /mnt/etc/syscall-record/record)"
+    meta header_bytes "$(grep '^#' /mnt/etc/syscall-record/record | wc -c)"
+    meta drop_markers "$(grep -c '^drop=' /mnt/etc/syscall-record/record)"
+  fi
   head -c 100000 /mnt/etc/syscall-record/record > $P.record-head
   rm -f /mnt/etc/syscall-record/record
 }}
@@ -128,6 +139,8 @@ on_mysysdig_nomatch() {{ ms_on proc_name=nomatch; }}
 off_mysysdig_nomatch() {{ ms_off; }}
 on_mysysdig_nginx() {{ ms_on proc_name=$TCOMM; }}
 off_mysysdig_nginx() {{ ms_off; }}
+on_mysysdig_nginx_bin() {{ ms_on proc_name=$TCOMM format=binary; }}
+off_mysysdig_nginx_bin() {{ ms_off binary; }}
 on_mysysdig_all() {{ ms_on; }}
 off_mysysdig_all() {{ ms_off; }}
 # The writer's first drain after insmod comes 10 s later and the ring holds everything until then, so
@@ -373,7 +386,7 @@ def requests_in(entry: dict[str, Any], rnd: int) -> float:
 
 
 def record_bytes(entry: dict[str, Any], rnd: int, phase: str) -> float:
-    """Bytes of my_sysdig's record lines: the file minus its # header."""
+    """Bytes of my_sysdig's records: the file minus its header (# lines; binary: 24 bytes + text_len)."""
     trace = _get(entry, rnd, phase, "meta", "trace_bytes") or 0
     return trace - (_get(entry, rnd, phase, "meta", "header_bytes") or 0)
 
@@ -433,6 +446,7 @@ def summary(data: dict[str, Any]) -> list[str]:
             "mysysdig_nomatch",
             "mysysdig_deferred",
             "mysysdig_nginx",
+            "mysysdig_nginx_bin",
             "lttng_worker",
             "sysdig",
         ):
@@ -527,7 +541,8 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "Trace bytes: my_sysdig's record file, LTTng's trace directory, sysdig's capture, strace's output. "
         "Records and dropped: my_sysdig's unload line (records written; records_dropped_ring + _cap + "
-        "_write, counting the final drain). Bytes/record leaves out the record file's `#` header lines.",
+        "_write, counting the final drain). Bytes/record leaves out the record file's header: its `#` lines, "
+        "or for format=binary the file header (24 bytes + its text_len bytes of header text).",
         "",
         "| case | round | requests | trace bytes | bytes/request | records | records/request | bytes/record "
         "| dropped | entries_missed |",
