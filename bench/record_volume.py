@@ -18,6 +18,7 @@ from mysysdig.decode.binary import iter_events as binary_events
 from mysysdig.decode.binary import read_header
 from mysysdig.decode.text import parse_text
 from mysysdig.model import Record
+from scripts.demo import parse_stats
 from scripts.testbed import build_module, resolve_kernel
 from scripts.vmimage import DEMO_IMAGE, build_image, run_on_image
 
@@ -72,11 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, volume in (("text", text_volume), ("binary", binary_volume)):
         data = run.results[f"record-{fmt}"]
         records, body = volume(data)
-        dropped = sum(
-            int(v)
-            for k, v in (line.split() for line in run.results[f"stats-{fmt}.txt"].decode().splitlines())
-            if k.startswith("records_dropped")
-        )
+        stats = parse_stats(run.results[f"stats-{fmt}.txt"].decode())
+        dropped = sum(v for k, v in stats.items() if k.startswith("records_dropped"))
         rows[fmt] = (records, body, dropped)
     text_per, binary_per = (rows[f][1] / rows[f][0] for f in ("text", "binary"))
     table = "\n".join(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vm_support import RECORD, parse_record_file, vm_fixtures
+from vm_support import RECORD, parse_record_file, proc_stats, vm_fixtures
 
 from mysysdig.decode.binary import iter_events
 from mysysdig.model import Marker, ParseError, Record
@@ -55,10 +55,6 @@ def decode(run, name: str, tmp_path_factory) -> tuple[list[Record], list[Marker]
     events = list(iter_events(path, errors.append))
     assert not errors, errors
     return [e for e in events if isinstance(e, Record)], [e for e in events if isinstance(e, Marker)]
-
-
-def stats(text: str) -> dict[str, int]:
-    return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
 
 
 # where a process id appears other than in pid= and tid=: results and arguments that are pids
@@ -116,7 +112,7 @@ def test_binary_is_smaller_than_text_per_record(run, tmp_path_factory):
 
 def test_full_ring_drops_are_counted_in_binary(run, tmp_path_factory):
     records, markers = decode(run, "drop.rec", tmp_path_factory)
-    st = stats(run.text("drop-stats.txt"))
+    st = proc_stats(run.text("drop-stats.txt"))
     dropped = sum(m.drop for m in markers)
     assert markers and {m.reason for m in markers} == {"ring"}
     assert dropped == st["records_dropped_ring"] > 0
@@ -128,4 +124,4 @@ def test_size_cap_in_binary(run, tmp_path_factory):
     assert 0 < len(run.files["cap.rec"]) <= 65536
     records, markers = decode(run, "cap.rec", tmp_path_factory)
     assert [(m.reason, m.drop) for m in markers] == [("cap", 1)]
-    assert records and stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
+    assert records and proc_stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0

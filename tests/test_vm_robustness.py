@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from vm_support import RECORD, parse_record_file, vm_fixtures
+from vm_support import RECORD, parse_record_file, proc_stats, vm_fixtures
 
 pytestmark = pytest.mark.vm
 
@@ -72,10 +72,6 @@ true
 target, run = vm_fixtures("robustness", SCRIPT)
 
 
-def stats(text: str) -> dict[str, int]:
-    return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
-
-
 @pytest.mark.parametrize("i,param", list(enumerate(BAD_PARAMS)))
 def test_bad_parameter_fails_insmod_with_reason(run, i, param):
     assert run.text(f"bad{i}.rc").strip() != "rc=0"
@@ -96,7 +92,7 @@ def test_rmmod_under_load(run):
 
 def test_full_ring_drops_and_counts(run):
     records, markers = parse_record_file(run.text("drop.rec"))
-    st = stats(run.text("drop-stats.txt"))
+    st = proc_stats(run.text("drop-stats.txt"))
     dropped = sum(mk.drop for mk in markers)
     assert markers and {mk.reason for mk in markers} == {"ring"}
     assert dropped == st["records_dropped_ring"] > 0
@@ -112,7 +108,7 @@ def test_size_cap_then_truncation_resumes(run):
     records, markers = parse_record_file(full.decode())
     assert [(mk.reason, mk.drop) for mk in markers] == [("cap", 1)]
     assert full.decode().splitlines()[-1].startswith("drop=1, reason=cap")
-    assert stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
+    assert proc_stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
     second = int(run.text("cap-second.pid"))
     resumed, markers = parse_record_file(run.text("cap-resumed.rec"))
     assert not markers

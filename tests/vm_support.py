@@ -136,5 +136,10 @@ def record_symbols(text: str) -> dict[str, int]:
     return headers[0].symbols
 
 
+def proc_stats(text: str) -> dict[str, int]:
+    """/proc/my_sysdig/stats as read in the guest: every line must be one `name value` pair."""
+    return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
+
+
 def counts(records: list[Record]) -> Counter[str]:
     return Counter(r.syscall for r in records)
