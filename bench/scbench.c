@@ -2,12 +2,13 @@
 /*
  * scbench: time three syscalls in a loop, inside the guest.
  *
- *   scbench N FILE
+ *   scbench N FILE [LOOP]
  *
  * Runs N getppid(), N read()s of 4 KiB from FILE (which must be at least
  * 1 MiB; the offset wraps to 0 with one lseek every 256 reads) and N write()s
  * of 64 bytes to /dev/null, each after a short warm-up, and prints one line
- * per syscall: "scbench NAME calls=N ns=TOTAL per_call=NS.NN". Times come
+ * per syscall: "scbench NAME calls=N ns=TOTAL per_call=NS.NN". LOOP (getppid,
+ * read4k or write64) runs that loop alone, for profiles of one call. Times come
  * from clock_gettime(CLOCK_MONOTONIC); under QEMU -icount they count guest
  * instructions, so only ratios between runs mean anything.
  */
@@ -82,8 +83,10 @@ int main(int argc, char **argv)
 {
 	long n;
 
-	if (argc != 3 || (n = atol(argv[1])) <= 0) {
-		fprintf(stderr, "usage: scbench N FILE\n");
+	const char *only = argc == 4 ? argv[3] : NULL;
+
+	if (argc < 3 || argc > 4 || (n = atol(argv[1])) <= 0) {
+		fprintf(stderr, "usage: scbench N FILE [getppid|read4k|write64]\n");
 		return 2;
 	}
 	read_fd = open(argv[2], O_RDONLY);
@@ -95,8 +98,11 @@ int main(int argc, char **argv)
 	if (null_fd < 0)
 		die("/dev/null");
 	memset(buf, 'x', sizeof(buf));
-	run("getppid", loop_getppid, n);
-	run("read4k", loop_read, n);
-	run("write64", loop_write, n);
+	if (!only || !strcmp(only, "getppid"))
+		run("getppid", loop_getppid, n);
+	if (!only || !strcmp(only, "read4k"))
+		run("read4k", loop_read, n);
+	if (!only || !strcmp(only, "write64"))
+		run("write64", loop_write, n);
 	return 0;
 }

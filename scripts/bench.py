@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.benchbuild import build_floor, build_lttng, build_scap, build_scbench
+from scripts.benchbuild import build_floor, build_insnprof, build_lttng, build_scap, build_scbench
 from scripts.testbed import TestbedError, build_module, resolve_kernel
 from scripts.testbed.paths import REPO_ROOT
 from scripts.vmimage import DEMO_IMAGE, DiskRun, ImageSpec, ProgressEcho, build_image, log, run_on_image
@@ -120,6 +120,7 @@ off_floor() {{ G rmmod probe_floor; }}
 ms_on() {{ G insmod /root/my_sysdig.ko "$@"; }}
 ms_off() {{
   cat /proc/my_sysdig/stats > $P.stats
+  grep '\[my_sysdig\]' /proc/kallsyms > $P.kallsyms
   G rmmod my_sysdig || return 1
   dmesg | grep 'my_sysdig: stopped' | tail -n 1 > $P.final
   meta trace_bytes "$(wc -c < /mnt/etc/syscall-record/record)"
@@ -252,6 +253,9 @@ phase_micro() {{
 
 say "preparing the guest root"
 cp /files/my_sysdig.ko /files/probe_floor.ko /files/scap.ko /files/scbench /mnt/root/
+# What modprobe would load on an installed system when my_sysdig asks the crypto API for "crc32";
+# the initramfs has no modprobe for the Debian root's modules, so it is loaded by hand.
+cp /files/crc32-pclmul.ko /mnt/root/ && G insmod /root/crc32-pclmul.ko || fail "crc32-pclmul did not load"
 mkdir -p /mnt/lib/modules/$ABI/extra
 cp /files/lttng/*.ko /mnt/lib/modules/$ABI/extra/
 cp /files/kmeta/* /mnt/lib/modules/$ABI/
@@ -267,6 +271,7 @@ G lttng-sessiond -d > $R/lttng-sessiond.txt 2>&1 || fail "lttng-sessiond failed"
 wait_for 120 sh -c 'lsmod | grep -q lttng_tracer' || fail "LTTng modules not loaded"
 G lttng list > /dev/null 2>&1 || fail "lttng list failed"
 lsmod > $R/lsmod.txt
+cat /proc/kallsyms > $R/kallsyms.txt
 G wrk -t1 -c10 -d2s http://127.0.0.1:80/ > $R/warmup.wrk 2>&1
 for r in $ROUNDS; do
   for c in $CASES; do
@@ -628,6 +633,11 @@ def main() -> int:
     parser.add_argument("--cases", default=",".join(c.id for c in CASES), help="comma-separated case ids")
     parser.add_argument("--timeout", type=int, default=3000, help="guest timeout in seconds")
     parser.add_argument("--out", type=Path, default=RESULTS_JSON.parent, help="where results.{json,md} go")
+    parser.add_argument(
+        "--insn-profile",
+        type=Path,
+        help="count guest kernel instructions per block into this file (bench/profile_probe.py reads it)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     wanted = args.cases.split(",")
@@ -654,6 +664,7 @@ def main() -> int:
             "/files/probe_floor.ko": build_floor(kernel),
             "/files/scap.ko": build_scap(kernel),
             "/files/scbench": build_scbench(),
+            "/files/crc32-pclmul.ko": kernel.modules_dir / "kernel/arch/x86/crypto/crc32-pclmul.ko",
             **{f"/files/lttng/{ko.name}": ko for ko in build_lttng(kernel)},
             **kernel_meta_files(kernel.modules_dir),
         }
@@ -679,6 +690,7 @@ def main() -> int:
             icount=True,
             mem_mb=2048,
             echo=ProgressEcho(),
+            qemu_args=["-plugin", f"{build_insnprof()},out={args.insn_profile}"] if args.insn_profile else [],
         )
     except TestbedError as exc:
         print(f"bench: FAILED: {exc}", file=sys.stderr)

@@ -4,7 +4,9 @@
 - scap.ko from Debian's falcosecurity-scap-dkms (sysdig's kernel driver);
 - LTTng's 48 modules from Debian's lttng-modules-dkms, minus its timer probe, which does not build against
   current bookworm 6.1 headers (trace_hrtimer_start changed in a 6.1 stable update);
-- scbench, the static syscall microbenchmark (bench/scbench.c).
+- scbench, the static syscall microbenchmark (bench/scbench.c);
+- libinsnprof.so (bench/insnprof/), the QEMU plugin behind bench/profile_probe.py, against the
+  qemu-plugin.h of Debian's qemu source (fetched once from the mirror).
 
 The .deb files are downloaded by scripts/setup-image.sh (`bench`); nothing is installed on the host.
 """
@@ -14,12 +16,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tarfile
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from scripts.testbed import Kernel, TestbedError, build_static
 from scripts.testbed.paths import REPO_ROOT, cache_dir
-from scripts.vmimage import log
+from scripts.vmimage import log, mirror_url
 
 BENCH_DIR = REPO_ROOT / "bench"
 
@@ -127,4 +131,30 @@ def build_floor(kernel: Kernel) -> Path:
 def build_scbench() -> Path:
     """bench/scbench.c as a static binary."""
     (out,) = build_static([BENCH_DIR / "scbench.c"], cache_dir() / "build" / "scbench-x86_64")
+    return out
+
+
+QEMU_SOURCE = "pool/main/q/qemu/qemu_7.2+dfsg.orig.tar.xz"  # Debian bookworm's qemu, plugin API version 1
+
+
+def build_insnprof() -> Path:
+    """bench/insnprof/insnprof.c as a QEMU plugin, in .cache/build/insnprof/."""
+    work = cache_dir() / "build" / "insnprof"
+    header = work / "include" / "qemu-plugin.h"
+    if not header.exists():
+        header.parent.mkdir(parents=True, exist_ok=True)
+        tarball = work / Path(QEMU_SOURCE).name
+        if not tarball.exists():
+            log(f"insnprof: fetching {QEMU_SOURCE} (23 MB) for qemu-plugin.h")
+            urllib.request.urlretrieve(f"{mirror_url()}/{QEMU_SOURCE}", tarball)
+        with tarfile.open(tarball) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("include/qemu/qemu-plugin.h"))
+            source = tar.extractfile(member)
+            if source is None:
+                raise TestbedError(f"{member.name} in {tarball} is not a file")
+            header.write_bytes(source.read())
+    src, out = BENCH_DIR / "insnprof" / "insnprof.c", work / "libinsnprof.so"
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+        cmd = ["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", f"-I{header.parent}", "-o", str(out)]
+        _run([*cmd, str(src)], None, work / "build.log", "building libinsnprof.so")
     return out

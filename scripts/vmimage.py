@@ -317,6 +317,7 @@ def run_on_image(
     icount: bool = False,
     mem_mb: int = 2048,
     echo: io.TextIOBase | None = None,
+    qemu_args: Sequence[str] = (),
 ) -> DiskRun:
     """Boot kernel with image as /dev/vda (snapshot) and run script after STAGE1.
 
@@ -346,6 +347,7 @@ def run_on_image(
                 f"file={image},format=raw,if=virtio,snapshot=on",
                 "-drive",
                 f"file={out_disk},format=raw,if=virtio",
+                *qemu_args,
             ],  # fmt: skip
             echo=echo,  # type: ignore[arg-type]
         )

@@ -1,0 +1,137 @@
+"""Where my_sysdig's per-call instructions go: an exact profile of one syscall loop.
+
+    python -m bench.profile_probe [--call getppid] [--params 'proc_name=scbench format=binary']
+    python -m bench.profile_probe --counts FILE --kallsyms FILE [--base-counts FILE ...] [--per N]
+
+Boots the bench kernel under QEMU with bench/insnprof (a TCG plugin counting guest kernel
+instructions per translation block) three times: without a tracer, with the empty-probe
+floor module, and with my_sysdig and the given parameters. Each boot runs scbench's loop for
+one syscall. The guest's /proc/kallsyms maps blocks to functions; the table gives
+instructions per call for each function, in each boot, and what my_sysdig adds over the
+floor. Guest perf has no PMU under TCG and samples; this counts.
+
+The second form reads the counts of a `make bench` run made with --insn-profile (the
+guest leaves kallsyms.txt and each my_sysdig case's module symbols in .cache/bench-last/)
+and prints the functions' totals, minus those of a --base-counts run of another case (the
+floor's, say), divided by N (e.g. the records written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+from collections import defaultdict
+from pathlib import Path
+
+from scripts.benchbuild import build_floor, build_insnprof, build_scbench
+from scripts.testbed import build_module, resolve_kernel, run_vm
+from scripts.testbed.paths import cache_dir
+
+GUEST_SCRIPT = """
+dd if=/dev/zero of=/tmp/data bs=1M count=1 2>/dev/null
+{load}
+/scbench {calls} /tmp/data {call}
+cat /proc/kallsyms > /out/kallsyms
+{unload}
+"""
+
+
+def profile(case: str, load: str, unload: str, files: dict[str, Path], call: str, calls: int) -> dict:
+    """Instructions per function (kernel and modules) in one boot running one loop."""
+    counts = cache_dir() / "build" / "insnprof" / f"{case}.txt"
+    script = GUEST_SCRIPT.format(load=load, unload=unload, calls=calls, call=call)
+    result = run_vm(
+        resolve_kernel("x86_64", "6.1"),
+        {"/scbench": build_scbench(), **files},
+        script,
+        timeout_s=900,
+        icount=True,
+        qemu_args=["-plugin", f"{build_insnprof()},out={counts}"],
+    )
+    lines = [line for line in result.text("console.txt").splitlines() if line.startswith("scbench")]
+    print(f"{case}: {' '.join(lines)}")
+    return by_function(counts.read_text(), result.files["kallsyms"].decode())
+
+
+def by_function(counts: str, kallsyms: str) -> dict[str, int]:
+    """Sum each block's instructions into the function its first instruction belongs to."""
+    syms = []
+    for line in kallsyms.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] in "tTwW":
+            module = parts[3].strip("[]") + ":" if len(parts) > 3 else ""
+            syms.append((int(parts[0], 16), module + parts[2]))
+    syms.sort()
+    addrs = [a for a, _ in syms]
+    totals: dict[str, int] = defaultdict(int)
+    for line in counts.splitlines():
+        if line.startswith("#"):
+            continue
+        vaddr, insns, count = line.split()
+        i = bisect.bisect_right(addrs, int(vaddr, 16)) - 1
+        totals[syms[i][1] if i >= 0 else "?"] += int(insns) * int(count)
+    return totals
+
+
+def compare(args: argparse.Namespace) -> None:
+    """The three boots, and the table of what my_sysdig adds over the floor."""
+    kernel = resolve_kernel("x86_64", "6.1")
+    ko, floor = build_module(kernel), build_floor(kernel)
+    loop = (args.call, args.calls)
+    load = f"insmod /my_sysdig.ko {args.params}"
+    runs = {
+        "baseline": profile("baseline", "", "", {}, *loop),
+        "floor": profile("floor", "insmod /floor.ko", "rmmod probe_floor", {"/floor.ko": floor}, *loop),
+        "my_sysdig": profile("my_sysdig", load, "rmmod my_sysdig", {"/my_sysdig.ko": ko}, *loop),
+    }
+    per_call = args.calls * 21 / 20  # scbench runs calls/20 more as its warm-up
+    rows = []
+    for name in set().union(*runs.values()):
+        vals = [runs[r].get(name, 0) / per_call for r in runs]
+        rows.append((vals[2] - vals[1], name, vals))
+    rows.sort(reverse=True)
+    totals = [sum(r.values()) / per_call for r in runs.values()]
+    rows = rows[: args.top] + [(totals[2] - totals[1], "total kernel (boot included)", totals)]
+    print(f"\n{args.call}, my_sysdig {args.params}: guest instructions per call")
+    print(f"{'function':50} {'baseline':>9} {'floor':>9} {'my_sysdig':>9} {'added':>9}")
+    for added, name, vals in rows:
+        print(f"{name:50} {vals[0]:9.1f} {vals[1]:9.1f} {vals[2]:9.1f} {added:9.1f}")
+
+
+def totals(args: argparse.Namespace) -> None:
+    """Per-function totals of a profiled bench run, minus a base run's, divided by --per."""
+    funcs = by_function(args.counts.read_text(), args.kallsyms.read_text())
+    base: dict[str, int] = {}
+    if args.base_counts:
+        base = by_function(args.base_counts.read_text(), args.base_kallsyms.read_text())
+    added = {name: funcs.get(name, 0) - base.get(name, 0) for name in set(funcs) | set(base)}
+    rows = sorted(added.items(), key=lambda kv: -kv[1])
+    mine = sum(v for k, v in added.items() if k.startswith("my_sysdig:"))
+    print(f"{'function':50} {'added':>14} {'per':>9}")
+    for name, total in [*rows[: args.top], ("my_sysdig: (all functions)", mine)]:
+        print(f"{name:50} {total:14d} {total / args.per:9.1f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--call", default="getppid", choices=("getppid", "read4k", "write64"))
+    parser.add_argument("--calls", type=int, default=50000)
+    parser.add_argument("--params", default="proc_name=scbench format=binary")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--counts", type=Path, help="insnprof output of a bench run")
+    parser.add_argument("--kallsyms", type=Path, help="the guest's kallsyms for --counts")
+    parser.add_argument("--base-counts", type=Path, help="a run to subtract, e.g. the floor case's")
+    parser.add_argument("--base-kallsyms", type=Path)
+    parser.add_argument("--per", type=float, default=1.0, help="divide --counts totals by this")
+    args = parser.parse_args()
+    if args.counts:
+        totals(args)
+    else:
+        compare(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
