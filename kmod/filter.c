@@ -26,32 +26,6 @@ static int param_exclude_pid;
 static char param_names[SC_MAX_NAMES * TASK_COMM_LEN + 1];
 static char param_syscalls[4096];
 
-bool sc_task_selected(const struct sc_filter *f, struct task_struct *t)
-{
-	unsigned int i;
-
-	if (t->tgid == f->exclude_pid)
-		return false;
-	if (!f->pid && !f->nnames)
-		return true;
-	if (f->pid && t->tgid == f->pid)
-		return true;
-	/* comm is zero padded (__set_task_comm), so whole arrays compare */
-	for (i = 0; i < f->nnames; i++)
-		if (!memcmp(t->comm, f->names[i], TASK_COMM_LEN))
-			return true;
-	return false;
-}
-
-bool sc_syscall_selected(const struct sc_filter *f, bool compat, long nr)
-{
-	unsigned long *bits = compat ? f->compat_nrs : f->native_nrs;
-
-	if (!f->by_syscall)
-		return true;
-	return nr >= 0 && nr < sc_table_size(compat) && test_bit(nr, bits);
-}
-
 static void filter_free(struct sc_filter *f)
 {
 	if (!f)
@@ -153,6 +127,7 @@ static struct sc_filter *filter_build(void)
 	err = parse_names(f, param_names);
 	if (!err)
 		err = parse_syscalls(f, param_syscalls);
+	f->everyone = !f->pid && !f->nnames;
 	if (!err)
 		return f;
 fail:

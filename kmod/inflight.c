@@ -4,14 +4,15 @@
  * the few calls that replace their own arguments (execve) a copy of those
  * arguments taken before they are gone.
  *
- * A thread is inside at most one syscall, so the state is keyed by thread id
- * in a fixed, preallocated open-addressing table: a slot is claimed with one
- * cmpxchg and only its owner touches it afterwards. Nothing is allocated or
- * locked in the probe path; when the few slots a thread id may use are all
- * taken, the record just goes out without a latency (counted in stats).
+ * A thread is inside at most one syscall, so the state is a slot indexed by
+ * thread id (my_sysdig.h has the inline claim/find/release the probes use):
+ * preallocated, claimed with one cmpxchg, and only touched by its owner
+ * afterwards. The copies taken at entry go to a small pool of buffers, each
+ * claimed with a cmpxchg too. Nothing is allocated or locked in the probe
+ * path; when a slot or a buffer is taken, the record goes out without a
+ * latency or without its arguments (counted in stats).
  */
 #include <linux/atomic.h>
-#include <linux/hash.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/compat.h>
@@ -19,38 +20,18 @@
 #include "my_sysdig.h"
 #include "syscalls/handlers.h"
 
-#define SLOT_BITS 14
-#define SLOT_PROBES 8
 #define ENTRY_BUFS 64
-#define ENTRY_BUF_SIZE (2 * SC_MAX_SNAPLEN + 256)
 
-struct inflight_slot {
-	pid_t tid;		/* 0: free */
-	s16 entry_buf;		/* index into entry_bufs, -1: none */
-	u8 compat;		/* the ABI at entry: execve may change it */
-	u8 reserved;
-	long nr;
-	u64 enter_ns;
-};
-
-struct entry_buf {
-	atomic_t busy;
-	u32 len;
-	u32 ncap;
-	u64 args[SC_MAX_ARGS];
-	char data[ENTRY_BUF_SIZE];
-};
-
-static struct inflight_slot *slots;
-static struct entry_buf *entry_bufs;
+struct sc_slot *sc_slots;
+struct sc_entry_buf *sc_entry_bufs;
 
 int sc_inflight_init(void)
 {
-	slots = vzalloc(sizeof(*slots) << SLOT_BITS);
-	entry_bufs = vzalloc(sizeof(*entry_bufs) * ENTRY_BUFS);
-	if (!slots || !entry_bufs) {
-		vfree(slots);
-		vfree(entry_bufs);
+	sc_slots = vzalloc(sizeof(*sc_slots) << SC_SLOT_BITS);
+	sc_entry_bufs = vzalloc(sizeof(*sc_entry_bufs) * ENTRY_BUFS);
+	if (!sc_slots || !sc_entry_bufs) {
+		vfree(sc_slots);
+		vfree(sc_entry_bufs);
 		return -ENOMEM;
 	}
 	return 0;
@@ -58,51 +39,8 @@ int sc_inflight_init(void)
 
 void sc_inflight_exit(void)
 {
-	vfree(slots);
-	vfree(entry_bufs);
-}
-
-static struct inflight_slot *slot_at(u32 h, int i)
-{
-	return &slots[(h + i) & ((1 << SLOT_BITS) - 1)];
-}
-
-static struct inflight_slot *find_slot(pid_t tid)
-{
-	u32 h = hash_32(tid, SLOT_BITS);
-	int i;
-
-	for (i = 0; i < SLOT_PROBES; i++)
-		if (READ_ONCE(slot_at(h, i)->tid) == tid)
-			return slot_at(h, i);
-	return NULL;
-}
-
-static void free_entry_buf(struct inflight_slot *s)
-{
-	if (s->entry_buf >= 0)
-		atomic_set_release(&entry_bufs[s->entry_buf].busy, 0);
-	s->entry_buf = -1;
-}
-
-static struct inflight_slot *claim_slot(pid_t tid)
-{
-	u32 h = hash_32(tid, SLOT_BITS);
-	struct inflight_slot *s = find_slot(tid);
-	int i;
-
-	if (s) {		/* left over from an exit we did not see */
-		free_entry_buf(s);
-		return s;
-	}
-	for (i = 0; i < SLOT_PROBES; i++) {
-		s = slot_at(h, i);
-		if (!READ_ONCE(s->tid) && !cmpxchg(&s->tid, 0, tid)) {
-			s->entry_buf = -1;
-			return s;
-		}
-	}
-	return NULL;
+	vfree(sc_slots);
+	vfree(sc_entry_bufs);
 }
 
 static int claim_entry_buf(void)
@@ -110,8 +48,8 @@ static int claim_entry_buf(void)
 	int i;
 
 	for (i = 0; i < ENTRY_BUFS; i++)
-		if (!atomic_read(&entry_bufs[i].busy) &&
-		    !atomic_cmpxchg(&entry_bufs[i].busy, 0, 1))
+		if (!atomic_read(&sc_entry_bufs[i].busy) &&
+		    !atomic_cmpxchg(&sc_entry_bufs[i].busy, 0, 1))
 			return i;
 	return -1;
 }
@@ -174,7 +112,7 @@ int sc_capture_argv(char *dst, unsigned long uptr, u32 max, u32 snaplen,
 	return used;
 }
 
-static void capture_entry_args(struct entry_buf *eb, const struct sc_desc *desc,
+static void capture_entry_args(struct sc_entry_buf *eb, const struct sc_desc *desc,
 			       bool compat)
 {
 	u32 snaplen = READ_ONCE(sc_snaplen);
@@ -184,7 +122,7 @@ static void capture_entry_args(struct entry_buf *eb, const struct sc_desc *desc,
 	eb->ncap = 0;
 	for (i = 0; i < desc->nargs; i++) {
 		struct sc_capture *cap = (void *)(eb->data + eb->len);
-		u32 room = ENTRY_BUF_SIZE - eb->len - sizeof(*cap);
+		u32 room = SC_ENTRY_BUF_SIZE - eb->len - sizeof(*cap);
 		int n;
 
 		if (!sc_kind_at_entry(desc->kinds[i]) || !eb->args[i] ||
@@ -212,74 +150,20 @@ static void capture_entry_args(struct entry_buf *eb, const struct sc_desc *desc,
 	}
 }
 
-bool sc_desc_needs_entry(const struct sc_desc *desc)
+/* Copies the arguments and what the call will replace, into an entry buffer. */
+void sc_entry_capture(struct sc_slot *s, struct pt_regs *regs,
+		      const struct sc_desc *desc, bool compat)
 {
-	int i;
-
-	for (i = 0; desc && i < desc->nargs; i++)
-		if (sc_kind_at_entry(desc->kinds[i]))
-			return true;
-	return false;
-}
-
-void sc_on_enter(struct pt_regs *regs, long nr, bool compat,
-		 const struct sc_desc *desc, u64 now)
-{
-	struct inflight_slot *s = claim_slot(current->pid);
-	struct entry_buf *eb;
 	unsigned long args[SC_MAX_ARGS];
+	struct sc_entry_buf *eb;
 	int i;
 
-	if (!s) {
-		atomic64_inc(&sc_stats.entry_missed);
-		return;
-	}
-	s->nr = nr;
-	s->compat = compat;
-	s->enter_ns = now;
-	if (!sc_desc_needs_entry(desc))
-		return;
 	s->entry_buf = claim_entry_buf();
 	if (s->entry_buf < 0)
 		return;
-	eb = &entry_bufs[s->entry_buf];
+	eb = &sc_entry_bufs[s->entry_buf];
 	syscall_get_arguments(current, regs, args);
 	for (i = 0; i < SC_MAX_ARGS; i++)
 		eb->args[i] = args[i];
 	capture_entry_args(eb, desc, compat);
-}
-
-bool sc_take_entry(pid_t tid, struct sc_entry_state *st)
-{
-	struct inflight_slot *s = find_slot(tid);
-
-	memset(st, 0, sizeof(*st));
-	if (!s)
-		return false;
-	st->enter_ns = s->enter_ns;
-	st->nr = s->nr;
-	st->compat = s->compat;
-	if (s->entry_buf >= 0) {
-		struct entry_buf *eb = &entry_bufs[s->entry_buf];
-
-		st->captures = eb->data;
-		st->caplen = eb->len;
-		st->ncap = eb->ncap;
-		st->has_args = true;
-		memcpy(st->args, eb->args, sizeof(st->args));
-	}
-	/* The slot is released by sc_release_entry once the copy is done. */
-	st->slot = s;
-	return true;
-}
-
-void sc_release_entry(struct sc_entry_state *st)
-{
-	struct inflight_slot *s = st->slot;
-
-	if (!s)
-		return;
-	free_entry_buf(s);
-	smp_store_release(&s->tid, 0);
-	st->slot = NULL;
 }

@@ -6,6 +6,12 @@
 #include <linux/types.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/atomic.h>
+#if __has_include(<linux/unaligned.h>)	/* 6.12 moved it */
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
 #include "event.h"
 
 #define MY_SYSDIG "my_sysdig"
@@ -17,9 +23,10 @@
 struct sc_filter {
 	pid_t pid;			/* 0: any */
 	pid_t exclude_pid;		/* 0: none */
-	unsigned int nnames;
-	char names[SC_MAX_NAMES][TASK_COMM_LEN];	/* zero padded */
+	bool everyone;			/* neither pid nor names given */
 	bool by_syscall;		/* only the syscalls below */
+	unsigned int nnames;
+	char names[SC_MAX_NAMES][TASK_COMM_LEN] __aligned(8);	/* zero padded */
 	unsigned long *native_nrs;	/* bitmap over native numbers */
 	unsigned long *compat_nrs;	/* bitmap over compat numbers */
 	struct rcu_head rcu;
@@ -33,8 +40,49 @@ extern unsigned int sc_ring_kb;
 extern char *sc_path;
 extern bool sc_format_binary;
 
-bool sc_task_selected(const struct sc_filter *f, struct task_struct *t);
-bool sc_syscall_selected(const struct sc_filter *f, bool compat, long nr);
+/*
+ * The filter runs in both probes of every syscall of every task, so it is
+ * inline: a task's comm is zero padded (__set_task_comm), so a name is
+ * compared as two words.
+ */
+static __always_inline bool sc_comm_listed(const struct sc_filter *f,
+					   const char *comm)
+{
+	u64 lo = get_unaligned((const u64 *)comm);
+	u64 hi = get_unaligned((const u64 *)(comm + 8));
+	unsigned int i;
+
+	for (i = 0; i < f->nnames; i++) {
+		const u64 *name = (const u64 *)f->names[i];
+
+		if (name[0] == lo && name[1] == hi)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool sc_task_selected(const struct sc_filter *f,
+					     struct task_struct *t)
+{
+	if (t->tgid == f->exclude_pid)
+		return false;
+	if (f->everyone || t->tgid == f->pid)
+		return true;
+	return sc_comm_listed(f, t->comm);
+}
+
+unsigned int sc_table_size(bool compat);
+
+static __always_inline bool sc_syscall_selected(const struct sc_filter *f,
+						bool compat, long nr)
+{
+	unsigned long *bits = compat ? f->compat_nrs : f->native_nrs;
+
+	if (likely(!f->by_syscall))
+		return true;
+	return nr >= 0 && nr < sc_table_size(compat) && test_bit(nr, bits);
+}
+
 void sc_filter_free_all(void);
 int sc_filter_publish(void);
 
@@ -87,33 +135,42 @@ struct sc_desc {
 
 const char *sc_name(bool compat, long nr);
 long sc_nr_by_name(bool compat, const char *name);
-unsigned int sc_table_size(bool compat);
 const struct sc_desc *sc_desc_of(bool compat, long nr);
 
 /*
- * Inline, from numbers looked up at init: the probes ask on every syscall,
- * the exec check even for tasks the filter does not select.
+ * What the probes ask of a syscall number on every call, precomputed at
+ * init so that it is one load: the exec check runs even for tasks the
+ * filter does not select.
  */
-extern long sc_exit_nrs[2][2];
-extern long sc_fork_nrs[2][4];
-extern long sc_exec_nrs[2][2];
+enum sc_nr_flags {
+	SC_NR_DECODED = 1 << 0,		/* has an argument description */
+	SC_NR_NO_RETURN = 1 << 1,	/* exit, exit_group: recorded at entry */
+	SC_NR_EXEC = 1 << 2,		/* execve, execveat */
+	SC_NR_FORK = 1 << 3,		/* clone, clone3, fork, vfork */
+	SC_NR_ENTRY_CAPTURE = 1 << 4,	/* copies user memory at entry */
+	SC_NR_EXIT_CAPTURE = 1 << 5,	/* copies user memory at exit */
+};
 
-static inline bool sc_never_returns(bool compat, long nr)
+struct sc_nr_info {
+	u8 flags;
+	u8 nargs;		/* arguments the description names */
+	u8 exit_snaps;		/* exit captures as long as snaplen allows */
+	u8 reserved;
+	u16 exit_fixed;		/* bytes of the fixed-size exit captures */
+};
+
+#define SC_NR_INFO_SIZE 1024	/* above every native and compat table */
+extern struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
+
+static __always_inline struct sc_nr_info sc_nr_info(bool compat, long nr)
 {
-	return nr == sc_exit_nrs[compat][0] || nr == sc_exit_nrs[compat][1];
+	struct sc_nr_info none = { 0 };
+
+	if ((unsigned long)nr >= SC_NR_INFO_SIZE)
+		return none;
+	return sc_nr_infos[compat][nr];
 }
 
-static inline bool sc_is_fork(bool compat, long nr)
-{
-	const long *f = sc_fork_nrs[compat];
-
-	return nr == f[0] || nr == f[1] || nr == f[2] || nr == f[3];
-}
-
-static inline bool sc_is_exec(bool compat, long nr)
-{
-	return nr == sc_exec_nrs[compat][0] || nr == sc_exec_nrs[compat][1];
-}
 int sc_table_init(void);
 const char *sc_arch_name(void);
 const char *sc_compat_abi_name(void);
@@ -121,22 +178,82 @@ const char *sc_compat_abi_name(void);
 /* --- inflight.c: what a thread's entry left for its exit --- */
 int sc_inflight_init(void);
 void sc_inflight_exit(void);
-void sc_on_enter(struct pt_regs *regs, long nr, bool compat,
-		 const struct sc_desc *desc, u64 now);
-struct sc_entry_state {
+
+/*
+ * One slot per thread id, direct-mapped: thread ids are handed out in
+ * sequence and PID_MAX_DEFAULT is 32768, so two threads inside a syscall
+ * at once land on one slot only when their ids are 64 Ki apart. The entry
+ * claims its slot with one cmpxchg, the exit finds it with one compare.
+ */
+#define SC_SLOT_BITS 16
+
+struct sc_slot {
+	pid_t tid;		/* 0: free */
+	u32 nr;			/* the entry's number: execve replaces registers */
 	u64 enter_ns;
-	long nr;
-	bool compat;
-	const char *captures;	/* sc_capture records copied at entry */
-	u32 caplen;
-	u32 ncap;
-	bool has_args;
-	u64 args[SC_MAX_ARGS];
-	void *slot;
+	s16 entry_buf;		/* index into sc_entry_bufs, -1: none */
+	u8 compat;		/* the entry's ABI: execve may change it */
 };
-bool sc_desc_needs_entry(const struct sc_desc *desc);
-bool sc_take_entry(pid_t tid, struct sc_entry_state *st);
-void sc_release_entry(struct sc_entry_state *st);
+
+/* Arguments and user memory copied at entry, for the few calls that need it. */
+#define SC_ENTRY_BUF_SIZE (2 * SC_MAX_SNAPLEN + 256)
+struct sc_entry_buf {
+	atomic_t busy;
+	u32 len;
+	u32 ncap;
+	u64 args[SC_MAX_ARGS];
+	char data[SC_ENTRY_BUF_SIZE];	/* struct sc_capture records */
+};
+
+extern struct sc_slot *sc_slots;
+extern struct sc_entry_buf *sc_entry_bufs;
+
+static __always_inline struct sc_slot *sc_slot_of(pid_t tid)
+{
+	return &sc_slots[tid & ((1 << SC_SLOT_BITS) - 1)];
+}
+
+static __always_inline void sc_slot_drop_entry_buf(struct sc_slot *s)
+{
+	if (unlikely(s->entry_buf >= 0)) {
+		atomic_set_release(&sc_entry_bufs[s->entry_buf].busy, 0);
+		s->entry_buf = -1;
+	}
+}
+
+/* The slot for a syscall entry of @tid; NULL when another thread holds it. */
+static __always_inline struct sc_slot *sc_slot_claim(pid_t tid)
+{
+	struct sc_slot *s = sc_slot_of(tid);
+	pid_t old = READ_ONCE(s->tid);
+
+	if (unlikely(old == tid)) {
+		/* left over from an exit that was not recorded */
+		sc_slot_drop_entry_buf(s);
+		return s;
+	}
+	if (old || cmpxchg(&s->tid, 0, tid))
+		return NULL;
+	s->entry_buf = -1;
+	return s;
+}
+
+/* The slot the entry of @tid left; NULL when its entry was not seen. */
+static __always_inline struct sc_slot *sc_slot_find(pid_t tid)
+{
+	struct sc_slot *s = sc_slot_of(tid);
+
+	return READ_ONCE(s->tid) == tid ? s : NULL;
+}
+
+static __always_inline void sc_slot_release(struct sc_slot *s)
+{
+	sc_slot_drop_entry_buf(s);
+	smp_store_release(&s->tid, 0);
+}
+
+void sc_entry_capture(struct sc_slot *s, struct pt_regs *regs,
+		      const struct sc_desc *desc, bool compat);
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags);
 int sc_capture_argv(char *dst, unsigned long uptr, u32 max, u32 snaplen,
 		    bool compat, u8 *flags);
@@ -156,11 +273,68 @@ struct sc_ring {
 
 int sc_rings_init(unsigned int bytes_per_cpu);
 void sc_rings_exit(void);
-struct sc_ring *sc_ring_of(int cpu);
-void *sc_ring_reserve(struct sc_ring *r, u32 len);
-void sc_ring_commit(struct sc_ring *r, u32 len);
-struct sc_event *sc_ring_peek(struct sc_ring *r, u64 limit_head);
-void sc_ring_consume(struct sc_ring *r, struct sc_event *ev);
+extern struct sc_ring __percpu *sc_rings;
+
+static inline struct sc_ring *sc_ring_of(int cpu)
+{
+	return per_cpu_ptr(sc_rings, cpu);
+}
+
+/*
+ * Reserves @len contiguous bytes (a multiple of 8) in this CPU's ring, with
+ * preemption disabled by the caller. When the end of the buffer is nearer
+ * than @len, the rest of it becomes a pad event and the reservation starts
+ * again at offset 0. Inline: the probe path calls it on every record.
+ */
+static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
+{
+	u64 head = r->head;
+	u64 tail = smp_load_acquire(&r->tail);
+	u32 off = head & r->mask;
+	u32 to_end = r->size - off;
+	u32 need = to_end < len ? to_end + len : len;
+
+	if (unlikely(len > r->size / 2 || head + need - tail > r->size)) {
+		r->dropped++;
+		return NULL;
+	}
+	if (unlikely(to_end < len)) {
+		struct sc_event *pad = (struct sc_event *)(r->buf + off);
+
+		pad->len = to_end;
+		pad->type = SC_EV_PAD;
+		head += to_end;
+		off = 0;
+	}
+	r->resv = head;
+	return r->buf + off;
+}
+
+/* Publishes the event reserved last, now known to be @len bytes long. */
+static __always_inline void sc_ring_commit(struct sc_ring *r, u32 len)
+{
+	smp_store_release(&r->head, r->resv + len);
+}
+
+/* The next event before @limit_head, skipping pads; NULL when none. */
+static inline struct sc_event *sc_ring_peek(struct sc_ring *r, u64 limit_head)
+{
+	while (r->cursor < limit_head) {
+		struct sc_event *ev =
+			(struct sc_event *)(r->buf + (r->cursor & r->mask));
+
+		if (likely(ev->type != SC_EV_PAD))
+			return ev;
+		r->cursor += ev->len;
+	}
+	return NULL;
+}
+
+static inline void sc_ring_consume(struct sc_ring *r, struct sc_event *ev)
+{
+	r->cursor += ev->len;
+}
+
 void sc_ring_release(struct sc_ring *r);
 
 /* --- probe.c --- */
@@ -192,6 +366,12 @@ void sc_bin_emit_block(struct sc_out *o);
 void sc_bin_file_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
 void sc_out_str(struct sc_out *o, const char *s);
+/* a string literal: its length is known at compile time */
+#define sc_out_lit(o, lit)						\
+	do {								\
+		memcpy((o)->buf + (o)->len, lit, sizeof(lit) - 1);	\
+		(o)->len += sizeof(lit) - 1;				\
+	} while (0)
 void sc_out_u64(struct sc_out *o, u64 v);
 void sc_out_s64(struct sc_out *o, s64 v);
 void sc_out_hex(struct sc_out *o, u64 v);

@@ -20,33 +20,19 @@
 #include "my_sysdig.h"
 #include "syscalls/handlers.h"
 
+/* syscall_get_arguments() fills the event's u64 args in place */
+static_assert(sizeof(unsigned long) == sizeof(u64));
+
 static struct tracepoint *tp_sys_enter;
 static struct tracepoint *tp_sys_exit;
 
-static bool selected(bool compat, long nr)
-{
-	const struct sc_filter *f = rcu_dereference_sched(sc_active_filter);
-
-	return f && sc_task_selected(f, current) &&
-	       sc_syscall_selected(f, compat, nr);
-}
-
-/* Bytes to reserve: the event plus the largest capture of each argument. */
-static u32 event_max_len(const struct sc_desc *desc, u32 entry_caplen,
-			 u32 snaplen)
-{
-	u32 len = sizeof(struct sc_event) + entry_caplen;
-	int i;
-
-	for (i = 0; desc && i < desc->nargs; i++)
-		if (sc_kind_captures(desc->kinds[i]) &&
-		    !sc_kind_at_entry(desc->kinds[i]))
-			len += sc_kind_capture_max(desc->kinds[i], snaplen);
-	return ALIGN(len, 8);
-}
-
-static void fill_header(struct sc_event *ev, long nr, bool compat,
-			const u64 *args)
+/*
+ * Everything below up to the probes is inline, in one function per probe:
+ * under -icount the call overhead of a dozen small helpers was measured
+ * (bench/profile_probe.py) at a third of the probe path.
+ */
+static __always_inline void fill_header(struct sc_event *ev, long nr,
+					bool compat)
 {
 	ev->type = SC_EV_SYSCALL;
 	ev->flags = compat ? SC_EVF_COMPAT : 0;
@@ -54,22 +40,17 @@ static void fill_header(struct sc_event *ev, long nr, bool compat,
 	ev->ncap = 0;
 	ev->pid = current->tgid;
 	ev->tid = current->pid;
-	memcpy(ev->args, args, sizeof(ev->args));
 	memcpy(ev->comm, current->comm, TASK_COMM_LEN);
 }
 
-static u32 capture_exit_args(struct sc_event *ev, const struct sc_desc *desc,
-			     u32 snaplen, bool compat)
+/* Exit-time copies of user memory, written after @cap; returns their bytes. */
+static u32 capture_exit_args(struct sc_event *ev, struct sc_capture *cap,
+			     const struct sc_desc *desc, u32 snaplen,
+			     bool compat)
 {
-	struct sc_capture *cap = (void *)((char *)(ev + 1));
 	u32 used = 0;
 	int i;
 
-	/* entry captures were copied first; skip past them */
-	for (i = 0; i < ev->ncap; i++) {
-		used += sc_capture_size(cap->len);
-		cap = sc_next_capture(cap);
-	}
 	for (i = 0; desc && i < desc->nargs; i++) {
 		u8 kind = desc->kinds[i];
 
@@ -86,19 +67,19 @@ static u32 capture_exit_args(struct sc_event *ev, const struct sc_desc *desc,
 	return used;
 }
 
-static void record_no_return(struct pt_regs *regs, long nr, bool compat)
+static noinline void record_no_return(struct pt_regs *regs, long nr,
+				      bool compat)
 {
-	unsigned long args[SC_MAX_ARGS];
-	struct sc_ring *r = sc_ring_of(smp_processor_id());
-	u32 len = event_max_len(NULL, 0, 0);
+	struct sc_ring *r = this_cpu_ptr(sc_rings);
+	u32 len = sizeof(struct sc_event);
 	struct sc_event *ev;
 	u64 now = ktime_get_ns();
 
 	ev = sc_ring_reserve(r, len);
 	if (!ev)
 		return;
-	syscall_get_arguments(current, regs, args);
-	fill_header(ev, nr, compat, (u64 *)args);
+	fill_header(ev, nr, compat);
+	syscall_get_arguments(current, regs, (unsigned long *)ev->args);
 	ev->flags |= SC_EVF_NO_RETURN;
 	ev->enter_ns = now;
 	ev->exit_ns = now;
@@ -107,103 +88,157 @@ static void record_no_return(struct pt_regs *regs, long nr, bool compat)
 	sc_ring_commit(r, len);
 }
 
+/* Leaves in the thread's slot what its exit will need. */
+static __always_inline void enter(struct pt_regs *regs, long nr, bool compat,
+				  struct sc_nr_info info)
+{
+	struct sc_slot *s = sc_slot_claim(current->pid);
+
+	if (unlikely(!s)) {
+		atomic64_inc(&sc_stats.entry_missed);
+		return;
+	}
+	s->nr = nr;
+	s->compat = compat;
+	if (unlikely(info.flags & SC_NR_ENTRY_CAPTURE))
+		sc_entry_capture(s, regs, sc_desc_of(compat, nr), compat);
+	s->enter_ns = ktime_get_ns();
+}
+
 static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
 {
 	bool compat = in_compat_syscall();
+	const struct sc_filter *f;
+	struct sc_nr_info info;
 
 	preempt_disable_notrace();
-	if (!selected(compat, id)) {
+	f = rcu_dereference_sched(sc_active_filter);
+	if (unlikely(!f))
+		goto out;
+	info = sc_nr_info(compat, id);
+	if (!sc_task_selected(f, current) ||
+	    !sc_syscall_selected(f, compat, id)) {
 		/*
 		 * An exec can make a task match (its comm changes): keep what
 		 * the exit will need, argv above all, which the exec replaces.
 		 */
-		if (unlikely(sc_is_exec(compat, id)))
-			sc_on_enter(regs, id, compat, sc_desc_of(compat, id),
-				    ktime_get_ns());
+		if (unlikely(info.flags & SC_NR_EXEC))
+			enter(regs, id, compat, info);
 		goto out;
 	}
-	if (unlikely(sc_never_returns(compat, id)))
+	if (unlikely(info.flags & SC_NR_NO_RETURN))
 		record_no_return(regs, id, compat);
 	else
-		sc_on_enter(regs, id, compat, sc_desc_of(compat, id),
-			    ktime_get_ns());
+		enter(regs, id, compat, info);
 out:
 	preempt_enable_notrace();
+}
+
+static __always_inline void record_exit(struct pt_regs *regs, long nr,
+					bool compat, long ret)
+{
+	struct sc_slot *s = sc_slot_find(current->pid);
+	const struct sc_entry_buf *eb = NULL;
+	struct sc_nr_info info;
+	struct sc_ring *r;
+	struct sc_event *ev;
+	u32 caplen = 0, snaplen = 0, len;
+	u64 enter_ns = 0;
+	bool no_args;
+
+	if (s) {
+		/*
+		 * The entry's number wins: rt_sigreturn and execve have
+		 * replaced the registers by now, and execve may have switched
+		 * the task to the other ABI.
+		 */
+		nr = s->nr;
+		compat = s->compat;
+		enter_ns = s->enter_ns;
+		if (unlikely(s->entry_buf >= 0)) {
+			eb = &sc_entry_bufs[s->entry_buf];
+			caplen = eb->len;
+		}
+	}
+	info = sc_nr_info(compat, nr);
+	if (!s && ret == 0 && (info.flags & SC_NR_FORK))
+		return;		/* a new child's first return: its parent has the call */
+	/*
+	 * A 32-bit result is 32 bits: arm64 sign-extends it, x86 does not.
+	 * Keep errors negative and everything else (addresses) unsigned.
+	 */
+	if (unlikely(compat)) {
+		if ((s32)ret >= 0 || (s32)ret < -MAX_ERRNO)
+			ret = (u32)ret;
+		else
+			ret = (s32)ret;
+	}
+	/* arguments that only the entry could copy, and it could not: show none */
+	no_args = (info.flags & SC_NR_ENTRY_CAPTURE) && !eb;
+	len = sizeof(*ev) + caplen;
+	if (unlikely(info.flags & SC_NR_EXIT_CAPTURE) && !no_args) {
+		snaplen = READ_ONCE(sc_snaplen);
+		len += info.exit_fixed +
+		       info.exit_snaps * sc_capture_size(snaplen + 1);
+	}
+	r = this_cpu_ptr(sc_rings);
+	ev = sc_ring_reserve(r, ALIGN(len, 8));
+	if (unlikely(!ev))
+		goto release;
+	fill_header(ev, nr, compat);
+	if (eb)
+		memcpy(ev->args, eb->args, sizeof(ev->args));
+	else
+		syscall_get_arguments(current, regs, (unsigned long *)ev->args);
+	if (unlikely(no_args))
+		ev->flags |= SC_EVF_NO_ARGS;
+	ev->ret = ret;
+	len = sizeof(*ev);
+	if (unlikely(caplen)) {
+		memcpy(ev + 1, eb->data, caplen);
+		ev->ncap = eb->ncap;
+		len += caplen;
+	}
+	if (unlikely(info.flags & SC_NR_EXIT_CAPTURE) && !no_args)
+		len += capture_exit_args(ev, (void *)((char *)(ev + 1) + caplen),
+					 sc_desc_of(compat, nr), snaplen,
+					 compat);
+	ev->exit_ns = ktime_get_ns();
+	if (enter_ns) {
+		ev->enter_ns = enter_ns;
+	} else {
+		ev->enter_ns = ev->exit_ns;
+		ev->flags |= SC_EVF_NO_ENTRY;
+	}
+	ev->len = ALIGN(len, 8);
+	sc_ring_commit(r, ev->len);
+release:
+	if (s)
+		sc_slot_release(s);
 }
 
 static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
 	bool compat = in_compat_syscall();
-	struct sc_entry_state st;
-	const struct sc_desc *desc;
-	unsigned long args[SC_MAX_ARGS];
-	struct sc_ring *r;
-	struct sc_event *ev;
-	u32 snaplen, len;
+	const struct sc_filter *f;
+	struct sc_slot *s;
 	long nr;
 
 	preempt_disable_notrace();
-	/*
-	 * The entry's number wins: rt_sigreturn and execve have replaced the
-	 * registers by now.
-	 */
-	nr = syscall_get_nr(current, regs);
-	if (!selected(compat, nr)) {
-		/* an exec of a task that still does not match: forget its entry */
-		if (unlikely(sc_is_exec(compat, nr) || sc_is_exec(!compat, nr)) &&
-		    sc_take_entry(current->pid, &st))
-			sc_release_entry(&st);
+	f = rcu_dereference_sched(sc_active_filter);
+	if (unlikely(!f))
 		goto out;
+	nr = syscall_get_nr(current, regs);
+	if (likely(sc_task_selected(f, current) &&
+		   sc_syscall_selected(f, compat, nr))) {
+		record_exit(regs, nr, compat, ret);
+	} else if (unlikely((sc_nr_info(compat, nr).flags |
+			     sc_nr_info(!compat, nr).flags) & SC_NR_EXEC)) {
+		/* an exec of a task that still does not match: forget its entry */
+		s = sc_slot_find(current->pid);
+		if (s)
+			sc_slot_release(s);
 	}
-	if (sc_take_entry(current->pid, &st)) {
-		/* execve may have switched the task to the other ABI */
-		nr = st.nr;
-		compat = st.compat;
-	} else if (ret == 0 && sc_is_fork(compat, nr)) {
-		goto out;	/* a new child's first return: its parent has the call */
-	}
-	/*
-	 * A 32-bit result is 32 bits: arm64 sign-extends it, x86 does not.
-	 * Keep errors negative and everything else (addresses) unsigned.
-	 */
-	if (compat && ((s32)ret >= 0 || (s32)ret < -MAX_ERRNO))
-		ret = (u32)ret;
-	else if (compat)
-		ret = (s32)ret;
-	desc = sc_desc_of(compat, nr);
-	if (desc && !st.has_args && sc_desc_needs_entry(desc))
-		desc = NULL;	/* its registers were replaced: show no args */
-	snaplen = READ_ONCE(sc_snaplen);
-	len = event_max_len(desc, st.caplen, snaplen);
-
-	r = sc_ring_of(smp_processor_id());
-	ev = sc_ring_reserve(r, len);
-	if (!ev)
-		goto release;
-	if (st.has_args) {
-		fill_header(ev, nr, compat, st.args);
-	} else {
-		syscall_get_arguments(current, regs, args);
-		fill_header(ev, nr, compat, (u64 *)args);
-	}
-	if (!desc && sc_desc_of(compat, nr))
-		ev->flags |= SC_EVF_NO_ARGS;
-	ev->ret = ret;
-	ev->enter_ns = st.enter_ns;
-	if (!st.enter_ns)
-		ev->flags |= SC_EVF_NO_ENTRY;
-	if (st.caplen) {
-		memcpy(ev + 1, st.captures, st.caplen);
-		ev->ncap = st.ncap;
-	}
-	len = sizeof(*ev) + capture_exit_args(ev, desc, snaplen, compat);
-	ev->exit_ns = ktime_get_ns();
-	if (!st.enter_ns)
-		ev->enter_ns = ev->exit_ns;
-	ev->len = ALIGN(len, 8);
-	sc_ring_commit(r, ev->len);
-release:
-	sc_release_entry(&st);
 out:
 	preempt_enable_notrace();
 }

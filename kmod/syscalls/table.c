@@ -35,6 +35,7 @@ static const char *const compat_names[1];
 /* --- argument descriptions --- */
 
 #include "symbols.h"
+#include "handlers.h"
 
 /* A: a plain kind; F: flags and E: enum values named by a symbol table */
 #define A(kind, field) { SK_##kind, #field, NULL }
@@ -167,26 +168,64 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 	return d->decoded ? d : NULL;
 }
 
-/* Looked up once; the inline checks in my_sysdig.h read them on every syscall. */
-long sc_exit_nrs[2][2];
-long sc_fork_nrs[2][4];
-long sc_exec_nrs[2][2];
+struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
+
+static_assert(ARRAY_SIZE(native_names) <= SC_NR_INFO_SIZE);
+static_assert(ARRAY_SIZE(compat_names) <= SC_NR_INFO_SIZE);
+
+static void flag_nr(bool compat, const char *name, u8 flag)
+{
+	long nr = sc_nr_by_name(compat, name);
+
+	if (nr >= 0)
+		sc_nr_infos[compat][nr].flags |= flag;
+}
+
+/* What a description says the probes will copy, summed once per number. */
+static void info_from_desc(struct sc_nr_info *info, const struct sc_desc *d)
+{
+	unsigned int i;
+
+	info->flags |= SC_NR_DECODED;
+	info->nargs = d->nargs;
+	for (i = 0; i < d->nargs; i++) {
+		u8 kind = d->kinds[i];
+		u32 size = sc_kind_struct_size(kind, false);
+
+		if (!sc_kind_captures(kind))
+			continue;
+		if (sc_kind_at_entry(kind)) {
+			info->flags |= SC_NR_ENTRY_CAPTURE;
+			continue;
+		}
+		info->flags |= SC_NR_EXIT_CAPTURE;
+		if (size)
+			info->exit_fixed += sc_capture_size(size);
+		else
+			info->exit_snaps++;
+	}
+}
 
 int __init sc_table_init(void)
 {
 	int compat;
+	long nr;
 
-	for (compat = 0; compat < 2; compat++) {
-		sc_exit_nrs[compat][0] = sc_nr_by_name(compat, "exit");
-		sc_exit_nrs[compat][1] = sc_nr_by_name(compat, "exit_group");
-		sc_fork_nrs[compat][0] = sc_nr_by_name(compat, "clone");
-		sc_fork_nrs[compat][1] = sc_nr_by_name(compat, "clone3");
-		sc_fork_nrs[compat][2] = sc_nr_by_name(compat, "fork");
-		sc_fork_nrs[compat][3] = sc_nr_by_name(compat, "vfork");
-		sc_exec_nrs[compat][0] = sc_nr_by_name(compat, "execve");
-		sc_exec_nrs[compat][1] = sc_nr_by_name(compat, "execveat");
-	}
 	sc_table_init_descs();
+	for (compat = 0; compat < 2; compat++) {
+		for (nr = 0; nr < sc_table_size(compat); nr++)
+			if (sc_desc_of(compat, nr))
+				info_from_desc(&sc_nr_infos[compat][nr],
+					       sc_desc_of(compat, nr));
+		flag_nr(compat, "exit", SC_NR_NO_RETURN);
+		flag_nr(compat, "exit_group", SC_NR_NO_RETURN);
+		flag_nr(compat, "clone", SC_NR_FORK);
+		flag_nr(compat, "clone3", SC_NR_FORK);
+		flag_nr(compat, "fork", SC_NR_FORK);
+		flag_nr(compat, "vfork", SC_NR_FORK);
+		flag_nr(compat, "execve", SC_NR_EXEC);
+		flag_nr(compat, "execveat", SC_NR_EXEC);
+	}
 	return 0;
 }
 
