@@ -7,6 +7,7 @@ pointers; only process ids differ between runs, and they are mapped to their ord
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ insmod /my_sysdig.ko proc_name=sc_workload format=binary || exit 42
 rmmod my_sysdig || exit 43
 cp {RECORD} /out/binary.rec
 
+# x86: the runs below compute the blocks' CRC with crc32-pclmul, the ones above with lib/crc32
+[ ! -f /crc32-pclmul.ko ] || insmod /crc32-pclmul.ko || exit 48
 touch /tmp/go
 insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 flush_ms=5000 format=binary || exit 44
 /bin/sc_spinner /tmp/go 20000
@@ -118,6 +121,16 @@ def test_full_ring_drops_are_counted_in_binary(run, tmp_path_factory):
     assert dropped == st["records_dropped_ring"] > 0
     getppid = sum(1 for r in records if r.syscall == "getppid")
     assert 0 < getppid < 20000 <= getppid + dropped
+
+
+def test_block_crc_uses_the_accelerated_crc32_where_loaded(run, target, tmp_path_factory):
+    """The crypto API's crc32 gives the same sums as lib/crc32: decode() fails on any bad block."""
+    decode(run, "drop.rec", tmp_path_factory)
+    drivers = re.findall(r"my_sysdig: block CRC-32 by (\S+)", run.text("dmesg.txt"))
+    if target.spec.name == "x86_64":
+        assert drivers and set(drivers) == {"crc32-pclmul"}
+    else:
+        assert set(drivers) <= {"crc32-generic", "crc32-arm64-ce", "crc32-arm64"}
 
 
 def test_size_cap_in_binary(run, tmp_path_factory):
