@@ -33,17 +33,97 @@ void sc_out_str(struct sc_out *o, const char *s)
 	o->len += n;
 }
 
+static const char digit_pairs[200] =
+	"00010203040506070809" "10111213141516171819" "20212223242526272829"
+	"30313233343536373839" "40414243444546474849" "50515253545556575859"
+	"60616263646566676869" "70717273747576777879" "80818283848586878889"
+	"90919293949596979899";
+
+static unsigned int decimal_digits(u64 v)
+{
+	unsigned int n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/*
+ * In place from the last digit back, two digits per division: a 19-digit
+ * timestamp is on every line, and one digit per division was most of the
+ * text writer's instructions.
+ */
 void sc_out_u64(struct sc_out *o, u64 v)
 {
-	char tmp[20];
-	int n = 0;
+	unsigned int n = decimal_digits(v);
+	char *p = o->buf + o->len + n;
 
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	while (n)
-		o->buf[o->len++] = tmp[--n];
+	o->len += n;
+	while (v >= 100) {
+		u64 q = v / 100;
+
+		p -= 2;
+		memcpy(p, &digit_pairs[2 * (v - 100 * q)], 2);
+		v = q;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, &digit_pairs[2 * v], 2);
+	} else {
+		*--p = '0' + v;
+	}
+}
+
+/* Exactly @n digits of @v (below 10^n) ending at @end, leading zeros kept. */
+static void put_fixed_digits(char *end, u32 v, int n)
+{
+	for (; n >= 2; n -= 2) {
+		u32 q = v / 100;
+
+		end -= 2;
+		memcpy(end, &digit_pairs[2 * (v - 100 * q)], 2);
+		v = q;
+	}
+	if (n)
+		*--end = '0' + v;
+}
+
+/*
+ * A timestamp in nanoseconds is 19 digits, of which the first ten (the
+ * second) rarely change from one record to the next: they are rendered
+ * once per second and copied, and only the nine of the nanoseconds are
+ * worked out per record.
+ */
+static struct {
+	u64 sec;
+	u32 len;
+	char text[24];
+} ts_cache = { .sec = U64_MAX };
+
+static void sc_out_ts(struct sc_out *o, s64 ts)
+{
+	u64 sec;
+	u32 nsec;
+
+	if (ts < NSEC_PER_SEC) {
+		sc_out_s64(o, ts);
+		return;
+	}
+	sec = (u64)ts / NSEC_PER_SEC;
+	nsec = (u64)ts - sec * NSEC_PER_SEC;
+	if (sec != ts_cache.sec) {
+		struct sc_out tmp = { .buf = ts_cache.text, .size = sizeof(ts_cache.text) };
+
+		sc_out_u64(&tmp, sec);
+		ts_cache.len = tmp.len;
+		ts_cache.sec = sec;
+	}
+	memcpy(o->buf + o->len, ts_cache.text, ts_cache.len);
+	o->len += ts_cache.len;
+	put_fixed_digits(o->buf + o->len + 9, nsec, 9);
+	o->len += 9;
 }
 
 void sc_out_s64(struct sc_out *o, s64 v)
@@ -192,9 +272,33 @@ static const struct sc_capture *capture_of(const struct sc_event *ev, int arg)
 	return NULL;
 }
 
+/*
+ * A busy thread's records follow each other, so the last comm rendered is
+ * kept and reused when the next one is the same 16 bytes. Only the writer
+ * thread renders; the cache is its own.
+ */
+static struct {
+	u64 comm[2];
+	u32 len;
+	char text[4 * TASK_COMM_LEN + 8];
+} comm_cache;
+
 static void render_comm(struct sc_out *o, const char *comm)
 {
+	u64 lo = get_unaligned((const u64 *)comm);
+	u64 hi = get_unaligned((const u64 *)(comm + 8));
+	size_t start = o->len;
+
+	if (comm_cache.len && comm_cache.comm[0] == lo && comm_cache.comm[1] == hi) {
+		memcpy(o->buf + o->len, comm_cache.text, comm_cache.len);
+		o->len += comm_cache.len;
+		return;
+	}
 	sc_out_quoted(o, comm, strnlen(comm, TASK_COMM_LEN), false);
+	comm_cache.comm[0] = lo;
+	comm_cache.comm[1] = hi;
+	comm_cache.len = o->len - start;
+	memcpy(comm_cache.text, o->buf + start, comm_cache.len);
 }
 
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
@@ -206,41 +310,44 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 	const char *name = sc_name(compat, ev->nr);
 	int i, data_arg = -1;
 
-	sc_out_str(o, "pid=");
+	sc_out_lit(o, "pid=");
 	sc_out_s64(o, ev->pid);
-	sc_out_str(o, ", ");
+	sc_out_lit(o, ", ");
 	sc_out_str(o, name ?: "unknown");
 	for (i = 0; desc && i < desc->nargs; i++) {
 		if (sc_kind_is_data(desc->kinds[i])) {
 			data_arg = i;
 			continue;
 		}
-		sc_out_str(o, ", ");
+		sc_out_lit(o, ", ");
 		sc_out_str(o, desc->names[i]);
-		sc_out_str(o, "=");
+		sc_out_lit(o, "=");
 		sc_render_arg(o, desc->kinds[i], ev->args[i],
 			      capture_of(ev, i), desc->syms[i], compat);
 	}
 	if (!(ev->flags & SC_EVF_NO_RETURN)) {
-		sc_out_str(o, ", res=");
+		sc_out_lit(o, ", res=");
 		sc_out_s64(o, ev->ret);
 	}
 	if (data_arg >= 0 && capture_of(ev, data_arg)) {
-		sc_out_str(o, ", data=");
+		sc_out_lit(o, ", data=");
 		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
 			      capture_of(ev, data_arg), NULL, compat);
 	}
-	sc_out_str(o, ", tid=");
+	sc_out_lit(o, ", tid=");
 	sc_out_s64(o, ev->tid);
-	sc_out_str(o, ", comm=");
+	sc_out_lit(o, ", comm=");
 	render_comm(o, ev->comm);
-	sc_out_str(o, compat ? ", abi=32, nr=" : ", abi=64, nr=");
+	if (compat)
+		sc_out_lit(o, ", abi=32, nr=");
+	else
+		sc_out_lit(o, ", abi=64, nr=");
 	sc_out_u64(o, ev->nr);
-	sc_out_str(o, ", ts=");
-	sc_out_s64(o, (s64)ev->enter_ns + real_offset);
+	sc_out_lit(o, ", ts=");
+	sc_out_ts(o, (s64)ev->enter_ns + real_offset);
 	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
-		sc_out_str(o, ", lat=");
+		sc_out_lit(o, ", lat=");
 		sc_out_u64(o, ev->exit_ns - ev->enter_ns);
 	}
-	sc_out_str(o, "\n");
+	sc_out_lit(o, "\n");
 }

@@ -226,7 +226,7 @@ static inline void sc_render_pointer(struct sc_out *o, u64 v)
 	if (v)
 		sc_out_hex(o, v);
 	else
-		sc_out_str(o, "NULL");
+		sc_out_lit(o, "NULL");
 }
 
 /* A flag word as NAME|NAME|0xrest; see struct sc_sym for the matching. */
@@ -247,14 +247,14 @@ static inline void sc_render_flags(struct sc_out *o,
 		if (!s->mask || (s->mask & used) || (v & s->mask) != s->value)
 			continue;
 		if (!first)
-			sc_out_str(o, "|");
+			sc_out_lit(o, "|");
 		sc_out_str(o, s->name);
 		used |= s->mask;
 		first = false;
 	}
 	if (v & ~used) {
 		if (!first)
-			sc_out_str(o, "|");
+			sc_out_lit(o, "|");
 		sc_out_hex(o, v & ~used);
 	}
 }
@@ -461,13 +461,13 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 		return;
 	case SK_DIRFD:
 		if ((int)v == AT_FDCWD)
-			sc_out_str(o, "AT_FDCWD");
+			sc_out_lit(o, "AT_FDCWD");
 		else
 			sc_out_s64(o, (int)v);
 		return;
 	case SK_UID:
 		if ((int)v == -1)
-			sc_out_str(o, "-1");
+			sc_out_lit(o, "-1");
 		else
 			sc_out_u64(o, (u32)v);
 		return;
