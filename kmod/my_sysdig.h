@@ -161,6 +161,13 @@ struct sc_nr_info {
 
 #define SC_NR_INFO_SIZE 1024	/* above every native and compat table */
 extern struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
+/* each number's flags in either ABI: what the probes check before the ABI */
+extern u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
+
+static __always_inline u8 sc_nr_any_flags(long nr)
+{
+	return (unsigned long)nr < SC_NR_INFO_SIZE ? sc_nr_any_flags_table[nr] : 0;
+}
 
 static __always_inline struct sc_nr_info sc_nr_info(bool compat, long nr)
 {

@@ -43,10 +43,15 @@ static __always_inline void fill_header(struct sc_event *ev, long nr,
 	memcpy(ev->comm, current->comm, TASK_COMM_LEN);
 }
 
-/* Exit-time copies of user memory, written after @cap; returns their bytes. */
-static u32 capture_exit_args(struct sc_event *ev, struct sc_capture *cap,
-			     const struct sc_desc *desc, u32 snaplen,
-			     bool compat)
+/*
+ * Exit-time copies of user memory, written after @cap; returns their bytes.
+ * Out of line: getppid and the like never get here, and inline its stack
+ * (an address-taken length) put a stack-protector check on every exit.
+ */
+static noinline u32 capture_exit_args(struct sc_event *ev,
+				      struct sc_capture *cap,
+				      const struct sc_desc *desc, u32 snaplen,
+				      bool compat)
 {
 	u32 used = 0;
 	int i;
@@ -105,32 +110,46 @@ static __always_inline void enter(struct pt_regs *regs, long nr, bool compat,
 	s->enter_ns = ktime_get_ns();
 }
 
-static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
+/*
+ * The probes themselves only decide whether there is anything to do: most
+ * syscalls on a busy machine belong to tasks the filter does not select,
+ * and that answer costs a few dozen instructions when nothing else (ABI,
+ * flags, registers for the slow path) is worked out before it.
+ */
+static noinline void enter_selected(const struct sc_filter *f,
+				    struct pt_regs *regs, long id,
+				    bool task_selected)
 {
 	bool compat = in_compat_syscall();
-	const struct sc_filter *f;
-	struct sc_nr_info info;
+	struct sc_nr_info info = sc_nr_info(compat, id);
 
-	preempt_disable_notrace();
-	f = rcu_dereference_sched(sc_active_filter);
-	if (unlikely(!f))
-		goto out;
-	info = sc_nr_info(compat, id);
-	if (!sc_task_selected(f, current) ||
-	    !sc_syscall_selected(f, compat, id)) {
+	if (!task_selected || !sc_syscall_selected(f, compat, id)) {
 		/*
 		 * An exec can make a task match (its comm changes): keep what
 		 * the exit will need, argv above all, which the exec replaces.
 		 */
-		if (unlikely(info.flags & SC_NR_EXEC))
+		if (info.flags & SC_NR_EXEC)
 			enter(regs, id, compat, info);
-		goto out;
+		return;
 	}
 	if (unlikely(info.flags & SC_NR_NO_RETURN))
 		record_no_return(regs, id, compat);
 	else
 		enter(regs, id, compat, info);
-out:
+}
+
+static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
+{
+	const struct sc_filter *f;
+	bool task_selected;
+
+	preempt_disable_notrace();
+	f = rcu_dereference_sched(sc_active_filter);
+	if (likely(f)) {
+		task_selected = sc_task_selected(f, current);
+		if (task_selected || unlikely(sc_nr_any_flags(id) & SC_NR_EXEC))
+			enter_selected(f, regs, id, task_selected);
+	}
 	preempt_enable_notrace();
 }
 
@@ -217,29 +236,39 @@ release:
 		sc_slot_release(s);
 }
 
-static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+static noinline void exit_selected(const struct sc_filter *f,
+				   struct pt_regs *regs, long ret,
+				   bool task_selected)
 {
 	bool compat = in_compat_syscall();
-	const struct sc_filter *f;
+	long nr = syscall_get_nr(current, regs);
 	struct sc_slot *s;
-	long nr;
+
+	if (task_selected && sc_syscall_selected(f, compat, nr)) {
+		record_exit(regs, nr, compat, ret);
+		return;
+	}
+	/* an exec of a task that still does not match: forget its entry */
+	s = sc_slot_find(current->pid);
+	if (s)
+		sc_slot_release(s);
+}
+
+static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	const struct sc_filter *f;
+	bool task_selected;
 
 	preempt_disable_notrace();
 	f = rcu_dereference_sched(sc_active_filter);
-	if (unlikely(!f))
-		goto out;
-	nr = syscall_get_nr(current, regs);
-	if (likely(sc_task_selected(f, current) &&
-		   sc_syscall_selected(f, compat, nr))) {
-		record_exit(regs, nr, compat, ret);
-	} else if (unlikely((sc_nr_info(compat, nr).flags |
-			     sc_nr_info(!compat, nr).flags) & SC_NR_EXEC)) {
-		/* an exec of a task that still does not match: forget its entry */
-		s = sc_slot_find(current->pid);
-		if (s)
-			sc_slot_release(s);
+	if (likely(f)) {
+		task_selected = sc_task_selected(f, current);
+		/* the number at exit is the entry's, but in either ABI: exec may switch */
+		if (task_selected ||
+		    unlikely(sc_nr_any_flags(syscall_get_nr(current, regs)) &
+			     SC_NR_EXEC))
+			exit_selected(f, regs, ret, task_selected);
 	}
-out:
 	preempt_enable_notrace();
 }
 

@@ -169,6 +169,7 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 }
 
 struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
+u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
 
 static_assert(ARRAY_SIZE(native_names) <= SC_NR_INFO_SIZE);
 static_assert(ARRAY_SIZE(compat_names) <= SC_NR_INFO_SIZE);
@@ -225,6 +226,8 @@ int __init sc_table_init(void)
 		flag_nr(compat, "vfork", SC_NR_FORK);
 		flag_nr(compat, "execve", SC_NR_EXEC);
 		flag_nr(compat, "execveat", SC_NR_EXEC);
+		for (nr = 0; nr < SC_NR_INFO_SIZE; nr++)
+			sc_nr_any_flags_table[nr] |= sc_nr_infos[compat][nr].flags;
 	}
 	return 0;
 }
