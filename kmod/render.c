@@ -25,6 +25,24 @@ void sc_out_printf(struct sc_out *o, const char *fmt, ...)
  * (literal text, decimal and hex numbers) are written directly. Callers
  * keep o->size - o->len above sc_render_bound() for a whole record.
  */
+/*
+ * Appends a cached piece of text a word at a time, rounding up to whole
+ * words: the pieces are short, where the string instructions memcpy uses
+ * cost more than a loop (under QEMU's -icount one instruction per byte).
+ * @src must be readable, and the output have room, to the next multiple
+ * of 8 past @len; the extra bytes land past o->len and are overwritten.
+ */
+static void out_cached(struct sc_out *o, const char *src, u32 len)
+{
+	char *dst = o->buf + o->len;
+	u32 i;
+
+	for (i = 0; i < len; i += 8)
+		put_unaligned(get_unaligned((const u64 *)(src + i)),
+			      (u64 *)(dst + i));
+	o->len += len;
+}
+
 void sc_out_str(struct sc_out *o, const char *s)
 {
 	size_t n = strlen(s);
@@ -120,8 +138,7 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 		ts_cache.len = tmp.len;
 		ts_cache.sec = sec;
 	}
-	memcpy(o->buf + o->len, ts_cache.text, ts_cache.len);
-	o->len += ts_cache.len;
+	out_cached(o, ts_cache.text, ts_cache.len);
 	put_fixed_digits(o->buf + o->len + 9, nsec, 9);
 	o->len += 9;
 }
@@ -273,32 +290,46 @@ static const struct sc_capture *capture_of(const struct sc_event *ev, int arg)
 }
 
 /*
- * A busy thread's records follow each other, so the last comm rendered is
- * kept and reused when the next one is the same 16 bytes. Only the writer
- * thread renders; the cache is its own.
+ * A busy thread's records follow each other, so the part of a line that
+ * only depends on the thread (", tid=T, comm=\"C\", abi=64, nr=") is kept
+ * for the last thread rendered and copied while the next record is the
+ * same thread, under the same comm and ABI. Only the writer thread renders;
+ * the cache is its own.
  */
 static struct {
+	s32 tid;
+	bool compat;
 	u64 comm[2];
 	u32 len;
-	char text[4 * TASK_COMM_LEN + 8];
-} comm_cache;
+	char text[64 + 4 * TASK_COMM_LEN];
+} thread_cache = { .tid = -1 };
 
-static void render_comm(struct sc_out *o, const char *comm)
+static void render_thread(struct sc_out *o, const struct sc_event *ev,
+			  bool compat)
 {
-	u64 lo = get_unaligned((const u64 *)comm);
-	u64 hi = get_unaligned((const u64 *)(comm + 8));
+	u64 lo = get_unaligned((const u64 *)ev->comm);
+	u64 hi = get_unaligned((const u64 *)(ev->comm + 8));
 	size_t start = o->len;
 
-	if (comm_cache.len && comm_cache.comm[0] == lo && comm_cache.comm[1] == hi) {
-		memcpy(o->buf + o->len, comm_cache.text, comm_cache.len);
-		o->len += comm_cache.len;
+	if (thread_cache.tid == ev->tid && thread_cache.compat == compat &&
+	    thread_cache.comm[0] == lo && thread_cache.comm[1] == hi) {
+		out_cached(o, thread_cache.text, thread_cache.len);
 		return;
 	}
-	sc_out_quoted(o, comm, strnlen(comm, TASK_COMM_LEN), false);
-	comm_cache.comm[0] = lo;
-	comm_cache.comm[1] = hi;
-	comm_cache.len = o->len - start;
-	memcpy(comm_cache.text, o->buf + start, comm_cache.len);
+	sc_out_lit(o, ", tid=");
+	sc_out_s64(o, ev->tid);
+	sc_out_lit(o, ", comm=");
+	sc_out_quoted(o, ev->comm, strnlen(ev->comm, TASK_COMM_LEN), false);
+	if (compat)
+		sc_out_lit(o, ", abi=32, nr=");
+	else
+		sc_out_lit(o, ", abi=64, nr=");
+	thread_cache.tid = ev->tid;
+	thread_cache.compat = compat;
+	thread_cache.comm[0] = lo;
+	thread_cache.comm[1] = hi;
+	thread_cache.len = o->len - start;
+	memcpy(thread_cache.text, o->buf + start, thread_cache.len);
 }
 
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
@@ -334,14 +365,7 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
 			      capture_of(ev, data_arg), NULL, compat);
 	}
-	sc_out_lit(o, ", tid=");
-	sc_out_s64(o, ev->tid);
-	sc_out_lit(o, ", comm=");
-	render_comm(o, ev->comm);
-	if (compat)
-		sc_out_lit(o, ", abi=32, nr=");
-	else
-		sc_out_lit(o, ", abi=64, nr=");
+	render_thread(o, ev, compat);
 	sc_out_u64(o, ev->nr);
 	sc_out_lit(o, ", ts=");
 	sc_out_ts(o, (s64)ev->enter_ns + real_offset);
