@@ -72,6 +72,7 @@ CASES = (
         "my_sysdig proc_name=scbench format=binary",
     ),
     Case("mysysdig_all", "my_sysdig, no filter (every process)"),
+    Case("mysysdig_all_bin", "my_sysdig, no filter (every process), format=binary"),
     Case(
         "mysysdig_deferred",
         "diagnostic: my_sysdig proc_name=nginx, writer deferred "
@@ -144,6 +145,8 @@ on_mysysdig_nginx_bin() {{ ms_on proc_name=$TCOMM format=binary; }}
 off_mysysdig_nginx_bin() {{ ms_off binary; }}
 on_mysysdig_all() {{ ms_on; }}
 off_mysysdig_all() {{ ms_off; }}
+on_mysysdig_all_bin() {{ ms_on format=binary; }}
+off_mysysdig_all_bin() {{ ms_off binary; }}
 # The writer's first drain after insmod comes 10 s later and the ring holds everything until then, so
 # wrk -d8s and the scbench loop (~4 s) see the probe's own cost, without rendering and file writes.
 on_mysysdig_deferred() {{ ms_on proc_name=$TCOMM flush_ms=10000 ring_kb=65536; }}
@@ -474,7 +477,60 @@ def summary(data: dict[str, Any]) -> list[str]:
                         f"{total:.0f} records ({dropped / total:.1%}); a dropped record is never rendered, "
                         "so this phase's cost understates the cost of recording everything."
                     )
-    return out + [""]
+    return out + targets(cases, base, wrk) + [""]
+
+
+NS_PER_INSN = 8  # -icount shift=3: each guest instruction advances guest time 2^3 ns
+
+
+def targets(cases: dict[str, Any], base: dict[str, Any], wrk: dict[str, float | None]) -> list[str]:
+    """The issue's targets, each checked against this run's numbers."""
+    out = ["", "## Targets (issue 6), checked against this run", ""]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    floor, nomatch = wrk.get("floor"), wrk.get("mysysdig_nomatch")
+    if floor is not None and nomatch is not None:
+        gap = 100 * (floor - nomatch)
+        out.append(
+            f"- Filter matching nothing within 0.5 points of the empty probes: {gap:.2f} points "
+            f"({nomatch:.3f} vs {floor:.3f}): {verdict(gap <= 0.5)}."
+        )
+    for cid, goal in (("mysysdig_nginx_bin", 0.95), ("mysysdig_nginx", 0.90)):
+        ratio = wrk.get(cid)
+        if ratio is not None:
+            drops = sum(_get(cases[cid], r, "load", "mysysdig_final", "dropped") or 0 for r in range(2))
+            out.append(
+                f"- {cases[cid]['label']}: {ratio:.3f} of baseline req/s, target >= {goal:.2f}, "
+                f"{drops:.0f} dropped: {verdict(ratio >= goal and drops == 0)}."
+            )
+    ref = _get(cases.get("floor", {}), 0, "micro", "per_call_ns", "getppid") if "floor" in cases else None
+    for cid in ("mysysdig_deferred", "mysysdig_nginx_bin"):
+        value = _get(cases[cid], 0, "micro", "per_call_ns", "getppid") if cid in cases else None
+        if value and ref:
+            insns = (value - ref) / NS_PER_INSN
+            label = cases[cid]["micro_label"] or cases[cid]["label"]
+            out.append(
+                f"- getppid, {label}: {insns:.0f} guest instructions per call above the empty probes, "
+                f"target <= 150: {verdict(insns <= 150)}."
+            )
+    pairs = (
+        ("mysysdig_nomatch", "lttng_none"),
+        ("mysysdig_nginx_bin", "lttng_worker"),
+        ("mysysdig_all_bin", "lttng_all"),
+        ("mysysdig_all_bin", "sysdig"),
+        ("mysysdig_nginx", "lttng_worker"),
+        ("mysysdig_all", "lttng_all"),
+    )
+    for mine, peer in pairs:
+        a, b = wrk.get(mine), wrk.get(peer)
+        if a is not None and b is not None:
+            out.append(
+                f"- {cases[mine]['label']} {a:.3f} vs {cases[peer]['label']} {b:.3f}: "
+                f"{'cheaper' if a > b else '**costlier**'}."
+            )
+    return out
 
 
 def markdown(data: dict[str, Any]) -> str:
