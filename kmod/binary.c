@@ -109,15 +109,23 @@ static struct sc_bin_head *new_head(u8 type)
 	return h;
 }
 
-static void put_varint(s64 s)
+/*
+ * Zigzag LEB128. Works on locals: through the globals, every byte stored
+ * (a char store may alias them) made the compiler reload and store
+ * var_len, which cost more than the encoding itself.
+ */
+static __always_inline void put_varint(s64 s)
 {
 	u64 v = ((u64)s << 1) ^ (u64)(s >> 63);	/* zigzag: small negatives stay short */
+	u8 *p = (u8 *)var + var_len;
+	u8 *start = p;
 
 	while (v >= 0x80) {
-		var[var_len++] = (v & 0x7f) | 0x80;
+		*p++ = (v & 0x7f) | 0x80;
 		v >>= 7;
 	}
-	var[var_len++] = v;
+	*p++ = v;
+	var_len += p - start;
 }
 
 /* The head's 32-bit result, or the flag that sends it to the var part. */
