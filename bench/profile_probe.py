@@ -6,7 +6,8 @@
 Boots the bench kernel under QEMU with bench/insnprof (a TCG plugin counting guest kernel
 instructions per translation block) three times: without a tracer, with the empty-probe
 floor module, and with my_sysdig and the given parameters. Each boot runs scbench's loop for
-one syscall. The guest's /proc/kallsyms maps blocks to functions; the table gives
+one syscall (read4k reads text, as make bench's scbench does). The guest's /proc/kallsyms
+maps blocks to functions; the table gives
 instructions per call for each function, in each boot, and what my_sysdig adds over the
 floor. Guest perf has no PMU under TCG and samples; this counts.
 
@@ -28,7 +29,7 @@ from scripts.testbed import build_module, resolve_kernel, run_vm
 from scripts.testbed.paths import cache_dir
 
 GUEST_SCRIPT = """
-dd if=/dev/zero of=/tmp/data bs=1M count=1 2>/dev/null
+yes 'The quick brown fox jumps over the lazy dog.' | head -c 1048576 > /tmp/data
 {load}
 /scbench {calls} /tmp/data {call}
 cat /proc/kallsyms > /out/kallsyms

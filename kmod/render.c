@@ -25,6 +25,13 @@ void sc_out_printf(struct sc_out *o, const char *fmt, ...)
  * (literal text, decimal and hex numbers) are written directly. Callers
  * keep o->size - o->len above sc_render_bound() for a whole record.
  */
+/* printable ASCII but the quote and the backslash, which are escaped */
+const u8 sc_plain_byte[256] = {
+	[0x20 ... 0x7e] = 1,
+	['"'] = 0,
+	['\\'] = 0,
+};
+
 /*
  * Appends a cached piece of text a word at a time, rounding up to whole
  * words: the pieces are short, where the string instructions memcpy uses

@@ -171,6 +171,9 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 
 /* --- rendering --- */
 
+/* Bytes that stand for themselves inside a quoted string (render.c). */
+extern const u8 sc_plain_byte[256];
+
 static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
 				 bool cut)
 {
@@ -183,33 +186,30 @@ static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
 	for (i = 0; i < len && p < end - 4; i++) {
 		unsigned char c = s[i];
 
+		/* most captured bytes are printable text: one table load */
+		if (likely(sc_plain_byte[c])) {
+			*p++ = c;
+			continue;
+		}
+		*p++ = '\\';
 		switch (c) {
 		case '"':
 		case '\\':
-			*p++ = '\\';
 			*p++ = c;
 			break;
 		case '\n':
-			*p++ = '\\';
 			*p++ = 'n';
 			break;
 		case '\r':
-			*p++ = '\\';
 			*p++ = 'r';
 			break;
 		case '\t':
-			*p++ = '\\';
 			*p++ = 't';
 			break;
 		default:
-			if (c >= 0x20 && c < 0x7f) {
-				*p++ = c;
-			} else {
-				*p++ = '\\';
-				*p++ = 'x';
-				*p++ = hex[c >> 4];
-				*p++ = hex[c & 15];
-			}
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
 		}
 	}
 	*p++ = '"';
