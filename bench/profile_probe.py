@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scripts.benchbuild import build_floor, build_insnprof, build_scbench
 from scripts.testbed import build_module, resolve_kernel, run_vm
-from scripts.testbed.paths import cache_dir
+from scripts.testbed.paths import REPO_ROOT, cache_dir
 
 GUEST_SCRIPT = """
 yes 'The quick brown fox jumps over the lazy dog.' | head -c 1048576 > /tmp/data
@@ -77,7 +77,7 @@ def by_function(counts: str, kallsyms: str) -> dict[str, int]:
 def compare(args: argparse.Namespace) -> None:
     """The three boots, and the table of what my_sysdig adds over the floor."""
     kernel = resolve_kernel("x86_64", "6.1")
-    ko, floor = build_module(kernel), build_floor(kernel)
+    ko, floor = build_module(kernel, args.src), build_floor(kernel)
     loop = (args.call, args.calls)
     load = f"insmod /my_sysdig.ko {args.params}"
     runs = {
@@ -121,6 +121,9 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=50000)
     parser.add_argument("--params", default="proc_name=scbench format=binary")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--src", type=Path, default=REPO_ROOT, help="source tree of the module, e.g. a git worktree (A/B)"
+    )
     parser.add_argument("--counts", type=Path, help="insnprof output of a bench run")
     parser.add_argument("--kallsyms", type=Path, help="the guest's kallsyms for --counts")
     parser.add_argument("--base-counts", type=Path, help="a run to subtract, e.g. the floor case's")
