@@ -128,6 +128,7 @@ static struct sc_filter *filter_build(void)
 	if (!err)
 		err = parse_syscalls(f, param_syscalls);
 	f->everyone = !f->pid && !f->nnames;
+	f->names_only = !f->pid && f->nnames && !f->exclude_pid;
 	if (!err)
 		return f;
 fail:

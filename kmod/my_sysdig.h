@@ -24,6 +24,7 @@ struct sc_filter {
 	pid_t pid;			/* 0: any */
 	pid_t exclude_pid;		/* 0: none */
 	bool everyone;			/* neither pid nor names given */
+	bool names_only;		/* names given, no pid, no exclude_pid */
 	bool by_syscall;		/* only the syscalls below */
 	unsigned int nnames;
 	char names[SC_MAX_NAMES][TASK_COMM_LEN] __aligned(8);	/* zero padded */
@@ -64,6 +65,8 @@ static __always_inline bool sc_comm_listed(const struct sc_filter *f,
 static __always_inline bool sc_task_selected(const struct sc_filter *f,
 					     struct task_struct *t)
 {
+	if (likely(f->names_only))	/* proc_name=, the common filter */
+		return sc_comm_listed(f, t->comm);
 	if (t->tgid == f->exclude_pid)
 		return false;
 	if (f->everyone || t->tgid == f->pid)

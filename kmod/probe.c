@@ -10,9 +10,11 @@
  * tracepoints call them preemptible (so that they may fault). The per-CPU
  * ring has exactly one producer per CPU only while the task cannot be moved
  * or preempted between reserve and commit, and the filter is read under
- * RCU-sched, so each probe disables preemption itself around both.
+ * RCU-sched, so on those kernels each probe disables preemption itself
+ * around both (probe_begin/probe_end).
  */
 #include <linux/module.h>
+#include <linux/version.h>
 #include <linux/tracepoint.h>
 #include <linux/compat.h>
 #include <linux/string.h>
@@ -138,19 +140,32 @@ static noinline void enter_selected(const struct sc_filter *f,
 		enter(regs, id, compat, info);
 }
 
-static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
+/*
+ * Before 6.13 the tracepoint calls its probes with preemption disabled
+ * (__DO_TRACE), so the probes need not do it again for their per-CPU
+ * work; from 6.13 syscall tracepoints call them preemptible.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define probe_begin() preempt_disable_notrace()
+#define probe_end() preempt_enable_notrace()
+#else
+#define probe_begin() do { } while (0)
+#define probe_end() do { } while (0)
+#endif
+
+static void notrace probe_sys_enter(void *data, struct pt_regs *regs, long id)
 {
 	const struct sc_filter *f;
 	bool task_selected;
 
-	preempt_disable_notrace();
+	probe_begin();
 	f = rcu_dereference_sched(sc_active_filter);
 	if (likely(f)) {
 		task_selected = sc_task_selected(f, current);
 		if (task_selected || unlikely(sc_nr_any_flags(id) & SC_NR_EXEC))
 			enter_selected(f, regs, id, task_selected);
 	}
-	preempt_enable_notrace();
+	probe_end();
 }
 
 static __always_inline void record_exit(struct pt_regs *regs, long nr,
@@ -254,12 +269,12 @@ static noinline void exit_selected(const struct sc_filter *f,
 		sc_slot_release(s);
 }
 
-static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+static void notrace probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
 	const struct sc_filter *f;
 	bool task_selected;
 
-	preempt_disable_notrace();
+	probe_begin();
 	f = rcu_dereference_sched(sc_active_filter);
 	if (likely(f)) {
 		task_selected = sc_task_selected(f, current);
@@ -269,7 +284,7 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 			     SC_NR_EXEC))
 			exit_selected(f, regs, ret, task_selected);
 	}
-	preempt_enable_notrace();
+	probe_end();
 }
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)
