@@ -29,6 +29,7 @@ from scripts.testbed import build_module, resolve_kernel, run_vm
 from scripts.testbed.paths import REPO_ROOT, cache_dir
 
 GUEST_SCRIPT = """
+insmod /crc32-pclmul.ko
 yes 'The quick brown fox jumps over the lazy dog.' | head -c 1048576 > /tmp/data
 {load}
 /scbench {calls} /tmp/data {call}
@@ -41,9 +42,12 @@ def profile(case: str, load: str, unload: str, files: dict[str, Path], call: str
     """Instructions per function (kernel and modules) in one boot running one loop."""
     counts = cache_dir() / "build" / "insnprof" / f"{case}.txt"
     script = GUEST_SCRIPT.format(load=load, unload=unload, calls=calls, call=call)
+    kernel = resolve_kernel("x86_64", "6.1")
+    # loaded as make bench loads it: format=binary's block CRC uses it
+    crc = kernel.modules_dir / "kernel/arch/x86/crypto/crc32-pclmul.ko"
     result = run_vm(
-        resolve_kernel("x86_64", "6.1"),
-        {"/scbench": build_scbench(), **files},
+        kernel,
+        {"/scbench": build_scbench(), "/crc32-pclmul.ko": crc, **files},
         script,
         timeout_s=900,
         icount=True,
