@@ -360,6 +360,8 @@ struct sc_out {
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		     s64 real_offset);
 size_t sc_render_bound(void);
+int sc_render_init(void);
+void sc_render_exit(void);
 void sc_render_header(struct sc_out *o);
 void sc_render_tables(struct sc_out *o);
 

@@ -5,6 +5,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include "my_sysdig.h"
 #include "syscalls/handlers.h"
 #include "syscalls/symbols.h"
@@ -339,6 +340,118 @@ static void render_thread(struct sc_out *o, const struct sc_event *ev,
 	memcpy(thread_cache.text, o->buf + start, thread_cache.len);
 }
 
+/*
+ * Text that is the same on every line of a syscall: its name and each
+ * argument's ", name=". Built once when the writer starts in text mode,
+ * each piece padded to whole words for out_cached(); strlen() and memcpy()
+ * of these on every line were a tenth of the render.
+ */
+struct sc_piece {
+	u32 off;
+	u32 len;
+};
+
+static char *piece_text;
+static struct sc_piece (*name_pieces)[SC_NR_INFO_SIZE];
+static struct sc_piece (*arg_pieces)[SC_NR_INFO_SIZE][SC_MAX_ARGS];
+
+static u32 piece_add(u32 *used, const char *a, const char *b, const char *c)
+{
+	u32 at = *used, len = 0;
+
+	if (piece_text) {
+		len = scnprintf(piece_text + at, 64, "%s%s%s", a, b, c);
+		memset(piece_text + at + len, 0, ALIGN(len + 1, 8) - len);
+	} else {
+		len = strlen(a) + strlen(b) + strlen(c);
+	}
+	*used += ALIGN(len + 1, 8);
+	return len;
+}
+
+/* Two passes over the tables: the first sizes the text, the second fills it. */
+static void pieces_build(u32 *used)
+{
+	int compat, i;
+	unsigned int nr;
+
+	*used = 0;
+	for (compat = 0; compat <= IS_ENABLED(CONFIG_COMPAT); compat++) {
+		for (nr = 0; nr < sc_table_size(compat) && nr < SC_NR_INFO_SIZE; nr++) {
+			const struct sc_desc *d = sc_desc_of(compat, nr);
+			struct sc_piece *np = &name_pieces[compat][nr];
+
+			if (!sc_name(compat, nr))
+				continue;
+			np->off = *used;
+			np->len = piece_add(used, sc_name(compat, nr), "", "");
+			for (i = 0; d && i < d->nargs; i++) {
+				struct sc_piece *ap = &arg_pieces[compat][nr][i];
+
+				ap->off = *used;
+				ap->len = piece_add(used, ", ", d->names[i], "=");
+			}
+		}
+	}
+}
+
+int sc_render_init(void)
+{
+	u32 size;
+
+	name_pieces = vzalloc(2 * sizeof(*name_pieces));
+	arg_pieces = vzalloc(2 * sizeof(*arg_pieces));
+	if (!name_pieces || !arg_pieces)
+		goto fail;
+	pieces_build(&size);
+	piece_text = vzalloc(size + 64);
+	if (!piece_text)
+		goto fail;
+	pieces_build(&size);
+	return 0;
+fail:
+	sc_render_exit();
+	return -ENOMEM;
+}
+
+void sc_render_exit(void)
+{
+	vfree(piece_text);
+	vfree(name_pieces);
+	vfree(arg_pieces);
+	piece_text = NULL;
+	name_pieces = NULL;
+	arg_pieces = NULL;
+}
+
+/* "pid=P, ", the start of every line, for the last process rendered */
+static struct {
+	s32 pid;
+	u32 len;
+	char text[32];
+} pid_cache = { .pid = -1 };
+
+static void render_pid(struct sc_out *o, s32 pid)
+{
+	size_t start = o->len;
+
+	if (pid == pid_cache.pid) {
+		out_cached(o, pid_cache.text, pid_cache.len);
+		return;
+	}
+	sc_out_lit(o, "pid=");
+	sc_out_s64(o, pid);
+	sc_out_lit(o, ", ");
+	pid_cache.pid = pid;
+	pid_cache.len = o->len - start;
+	memcpy(pid_cache.text, o->buf + start, pid_cache.len);
+}
+
+static void out_piece(struct sc_out *o, const struct sc_piece *pc)
+{
+	out_cached(o, piece_text + pc->off, pc->len);
+}
+
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		     s64 real_offset)
 {
@@ -347,19 +460,25 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 				     sc_desc_of(compat, ev->nr);
 	const char *name = sc_name(compat, ev->nr);
 	int i, data_arg = -1;
+	bool pieces = piece_text && (u32)ev->nr < SC_NR_INFO_SIZE;
 
-	sc_out_lit(o, "pid=");
-	sc_out_s64(o, ev->pid);
-	sc_out_lit(o, ", ");
-	sc_out_str(o, name ?: "unknown");
+	render_pid(o, ev->pid);
+	if (pieces && name)
+		out_piece(o, &name_pieces[compat][ev->nr]);
+	else
+		sc_out_str(o, name ?: "unknown");
 	for (i = 0; desc && i < desc->nargs; i++) {
 		if (sc_kind_is_data(desc->kinds[i])) {
 			data_arg = i;
 			continue;
 		}
-		sc_out_lit(o, ", ");
-		sc_out_str(o, desc->names[i]);
-		sc_out_lit(o, "=");
+		if (pieces) {
+			out_piece(o, &arg_pieces[compat][ev->nr][i]);
+		} else {
+			sc_out_lit(o, ", ");
+			sc_out_str(o, desc->names[i]);
+			sc_out_lit(o, "=");
+		}
 		sc_render_arg(o, desc->kinds[i], ev->args[i],
 			      capture_of(ev, i), desc->syms[i], compat);
 	}

@@ -258,11 +258,9 @@ int sc_writer_start(void)
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (sc_format_binary) {
-		err = sc_bin_init();
-		if (err)
-			goto fail;
-	}
+	err = sc_format_binary ? sc_bin_init() : sc_render_init();
+	if (err)
+		goto fail;
 	record_file = filp_open(sc_path, O_WRONLY | O_CREAT | O_TRUNC |
 				O_APPEND | O_LARGEFILE, 0600);
 	if (IS_ERR(record_file)) {
@@ -281,6 +279,7 @@ int sc_writer_start(void)
 	return 0;
 fail:
 	sc_bin_exit();
+	sc_render_exit();
 	vfree(out.buf);
 	kfree(ring_heads);
 	return err;
@@ -293,6 +292,7 @@ void sc_writer_stop(void)
 	drain(true);
 	filp_close(record_file, NULL);
 	sc_bin_exit();
+	sc_render_exit();
 	vfree(out.buf);
 	kfree(ring_heads);
 }
