@@ -29,9 +29,11 @@ static struct tracepoint *tp_sys_enter;
 static struct tracepoint *tp_sys_exit;
 
 /*
- * Everything below up to the probes is inline, in one function per probe:
- * under -icount the call overhead of a dozen small helpers was measured
- * (bench/profile_probe.py) at a third of the probe path.
+ * The steps of a recorded call are inline, in one slow-path function per
+ * probe: the call overhead of the dozen small helpers they used to be was
+ * measured (bench/profile_probe.py) at a third of the probe path. Only
+ * what most calls never do (captures, a call that never returns) is out of
+ * line.
  */
 static __always_inline void fill_header(struct sc_event *ev, long nr,
 					bool compat)
