@@ -25,6 +25,8 @@ struct sc_filter {
 	pid_t exclude_pid;		/* 0: none */
 	bool everyone;			/* neither pid nor names given */
 	bool names_only;		/* names given, no pid, no exclude_pid */
+	bool one_name;			/* names_only with one name, in one_comm */
+	u64 one_comm[2];		/* that name as two words */
 	bool by_syscall;		/* only the syscalls below */
 	unsigned int nnames;
 	char names[SC_MAX_NAMES][TASK_COMM_LEN] __aligned(8);	/* zero padded */
@@ -65,7 +67,11 @@ static __always_inline bool sc_comm_listed(const struct sc_filter *f,
 static __always_inline bool sc_task_selected(const struct sc_filter *f,
 					     struct task_struct *t)
 {
-	if (likely(f->names_only))	/* proc_name=, the common filter */
+	/* proc_name=nginx, the common filter: two word compares, the first decides most */
+	if (likely(f->one_name))
+		return get_unaligned((const u64 *)t->comm) == f->one_comm[0] &&
+		       get_unaligned((const u64 *)(t->comm + 8)) == f->one_comm[1];
+	if (f->names_only)
 		return sc_comm_listed(f, t->comm);
 	if (t->tgid == f->exclude_pid)
 		return false;
