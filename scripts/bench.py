@@ -105,7 +105,15 @@ bg_start() {{
   i=0; until [ -s /mnt/tmp/$bg_name.pid ]; do i=$((i + 1)); [ $i -lt 300 ] || return 1; sleep 0.1; done
 }}
 bg_pid() {{ cat /mnt/tmp/$1.pid; }}
-bg_stop() {{ kill -${{2:-INT}} "$(bg_pid $1)" 2>/dev/null; eval "wait \$JOB_$1"; }}
+# gone PID: the process has exited (a zombie waiting for `wait` counts)
+gone() {{ ! kill -0 $1 2>/dev/null || grep -q '^State:[[:space:]]*Z' /proc/$1/status 2>/dev/null; }}
+# bg_stop NAME [SIGNAL]: signal it (INT by default), give it 60 s to exit, then KILL it, so that a
+# tracer that ignores the signal fails its case (errors.txt) instead of hanging the whole run
+bg_stop() {{
+  bs_pid=$(bg_pid $1); kill -${{2:-INT}} "$bs_pid" 2>/dev/null
+  if ! wait_for 60 gone "$bs_pid"; then fail "$1 did not exit on SIG${{2:-INT}}"; kill -KILL "$bs_pid"; fi
+  eval "wait \$JOB_$1"
+}}
 # wait_for SECONDS CMD...: poll until CMD succeeds
 wait_for() {{
   w_max=$(($1 * 10)); shift; i=0
