@@ -174,7 +174,7 @@ u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
 static_assert(ARRAY_SIZE(native_names) <= SC_NR_INFO_SIZE);
 static_assert(ARRAY_SIZE(compat_names) <= SC_NR_INFO_SIZE);
 
-static void flag_nr(bool compat, const char *name, u8 flag)
+static void __init flag_nr(bool compat, const char *name, u8 flag)
 {
 	long nr = sc_nr_by_name(compat, name);
 
@@ -183,7 +183,8 @@ static void flag_nr(bool compat, const char *name, u8 flag)
 }
 
 /* What a description says the probes will copy, summed once per number. */
-static void info_from_desc(struct sc_nr_info *info, const struct sc_desc *d)
+static void __init info_from_desc(struct sc_nr_info *info,
+				  const struct sc_desc *d)
 {
 	unsigned int i;
 
