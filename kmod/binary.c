@@ -146,8 +146,8 @@ static void note_thread(const struct sc_event *ev, s64 ts)
 	size_t n;
 
 	if (threads[slot].tid == ev->tid && threads[slot].pid == ev->pid &&
-	    threads[slot].comm[0] == get_unaligned((const u64 *)ev->comm) &&
-	    threads[slot].comm[1] == get_unaligned((const u64 *)(ev->comm + 8)))
+	    threads[slot].comm[0] == sc_comm_word(ev->comm, 0) &&
+	    threads[slot].comm[1] == sc_comm_word(ev->comm, 1))
 		return;
 	threads[slot].tid = ev->tid;
 	threads[slot].pid = ev->pid;

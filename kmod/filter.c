@@ -130,7 +130,6 @@ static struct sc_filter *filter_build(void)
 	f->everyone = !f->pid && !f->nnames;
 	f->names_only = !f->pid && f->nnames && !f->exclude_pid;
 	f->one_name = f->names_only && f->nnames == 1;
-	memcpy(f->one_comm, f->names[0], sizeof(f->one_comm));
 	if (!err)
 		return f;
 fail:

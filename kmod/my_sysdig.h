@@ -25,8 +25,7 @@ struct sc_filter {
 	pid_t exclude_pid;		/* 0: none */
 	bool everyone;			/* neither pid nor names given */
 	bool names_only;		/* names given, no pid, no exclude_pid */
-	bool one_name;			/* names_only with one name, in one_comm */
-	u64 one_comm[2];		/* that name as two words */
+	bool one_name;			/* names_only with one name, names[0] */
 	bool by_syscall;		/* only the syscalls below */
 	unsigned int nnames;
 	char names[SC_MAX_NAMES][TASK_COMM_LEN] __aligned(8);	/* zero padded */
@@ -44,23 +43,27 @@ extern char *sc_path;
 extern bool sc_format_binary;
 
 /*
- * The filter runs in both probes of every syscall of every task, so it is
- * inline: a task's comm is zero padded (__set_task_comm), so a name is
- * compared as two words.
+ * A task's comm is zero padded to TASK_COMM_LEN (__set_task_comm), so two
+ * comms are equal when their two words are: compared without memcmp, in
+ * the probes' filter and in the writer's per-thread caches.
  */
+static __always_inline u64 sc_comm_word(const char *comm, int i)
+{
+	return get_unaligned((const u64 *)comm + i);
+}
+
+/* The filter runs in both probes of every syscall of every task: inline. */
 static __always_inline bool sc_comm_listed(const struct sc_filter *f,
 					   const char *comm)
 {
-	u64 lo = get_unaligned((const u64 *)comm);
-	u64 hi = get_unaligned((const u64 *)(comm + 8));
+	u64 lo = sc_comm_word(comm, 0);
+	u64 hi = sc_comm_word(comm, 1);
 	unsigned int i;
 
-	for (i = 0; i < f->nnames; i++) {
-		const u64 *name = (const u64 *)f->names[i];
-
-		if (name[0] == lo && name[1] == hi)
+	for (i = 0; i < f->nnames; i++)
+		if (sc_comm_word(f->names[i], 0) == lo &&
+		    sc_comm_word(f->names[i], 1) == hi)
 			return true;
-	}
 	return false;
 }
 
@@ -69,8 +72,8 @@ static __always_inline bool sc_task_selected(const struct sc_filter *f,
 {
 	/* proc_name=nginx, the common filter: two word compares, the first decides most */
 	if (likely(f->one_name))
-		return get_unaligned((const u64 *)t->comm) == f->one_comm[0] &&
-		       get_unaligned((const u64 *)(t->comm + 8)) == f->one_comm[1];
+		return sc_comm_word(t->comm, 0) == sc_comm_word(f->names[0], 0) &&
+		       sc_comm_word(t->comm, 1) == sc_comm_word(f->names[0], 1);
 	if (f->names_only)
 		return sc_comm_listed(f, t->comm);
 	if (t->tgid == f->exclude_pid)
