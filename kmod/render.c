@@ -77,36 +77,15 @@ static unsigned int decimal_digits(u64 v)
 }
 
 /*
- * In place from the last digit back, two digits per division: a 19-digit
+ * Exactly @n digits of @v (below 10^n) ending at @end, leading zeros kept;
+ * in place from the last digit back, two digits per division: a 19-digit
  * timestamp is on every line, and one digit per division was most of the
  * text writer's instructions.
  */
-void sc_out_u64(struct sc_out *o, u64 v)
-{
-	unsigned int n = decimal_digits(v);
-	char *p = o->buf + o->len + n;
-
-	o->len += n;
-	while (v >= 100) {
-		u64 q = v / 100;
-
-		p -= 2;
-		memcpy(p, &digit_pairs[2 * (v - 100 * q)], 2);
-		v = q;
-	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, &digit_pairs[2 * v], 2);
-	} else {
-		*--p = '0' + v;
-	}
-}
-
-/* Exactly @n digits of @v (below 10^n) ending at @end, leading zeros kept. */
-static void put_fixed_digits(char *end, u32 v, int n)
+static void put_digits(char *end, u64 v, unsigned int n)
 {
 	for (; n >= 2; n -= 2) {
-		u32 q = v / 100;
+		u64 q = v / 100;
 
 		end -= 2;
 		memcpy(end, &digit_pairs[2 * (v - 100 * q)], 2);
@@ -114,6 +93,14 @@ static void put_fixed_digits(char *end, u32 v, int n)
 	}
 	if (n)
 		*--end = '0' + v;
+}
+
+void sc_out_u64(struct sc_out *o, u64 v)
+{
+	unsigned int n = decimal_digits(v);
+
+	put_digits(o->buf + o->len + n, v, n);
+	o->len += n;
 }
 
 /*
@@ -147,7 +134,7 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 		ts_cache.sec = sec;
 	}
 	out_cached(o, ts_cache.text, ts_cache.len);
-	put_fixed_digits(o->buf + o->len + 9, nsec, 9);
+	put_digits(o->buf + o->len + 9, nsec, 9);
 	o->len += 9;
 }
 
@@ -315,8 +302,8 @@ static struct {
 static void render_thread(struct sc_out *o, const struct sc_event *ev,
 			  bool compat)
 {
-	u64 lo = get_unaligned((const u64 *)ev->comm);
-	u64 hi = get_unaligned((const u64 *)(ev->comm + 8));
+	u64 lo = sc_comm_word(ev->comm, 0);
+	u64 hi = sc_comm_word(ev->comm, 1);
 	size_t start = o->len;
 
 	if (thread_cache.tid == ev->tid && thread_cache.compat == compat &&
@@ -357,14 +344,11 @@ static struct sc_piece (*arg_pieces)[SC_NR_INFO_SIZE][SC_MAX_ARGS];
 
 static u32 piece_add(u32 *used, const char *a, const char *b, const char *c)
 {
-	u32 at = *used, len = 0;
+	u32 len = strlen(a) + strlen(b) + strlen(c);
 
-	if (piece_text) {
-		len = scnprintf(piece_text + at, 64, "%s%s%s", a, b, c);
-		memset(piece_text + at + len, 0, ALIGN(len + 1, 8) - len);
-	} else {
-		len = strlen(a) + strlen(b) + strlen(c);
-	}
+	/* the sizing pass has no text yet; the arena is zeroed, so pieces end padded */
+	if (piece_text)
+		snprintf(piece_text + *used, len + 1, "%s%s%s", a, b, c);
 	*used += ALIGN(len + 1, 8);
 	return len;
 }
