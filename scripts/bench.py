@@ -508,7 +508,8 @@ def targets(cases: dict[str, Any], base: dict[str, Any], wrk: dict[str, float | 
     for cid, goal in (("mysysdig_nginx_bin", 0.95), ("mysysdig_nginx", 0.90)):
         ratio = wrk.get(cid)
         if ratio is not None:
-            drops = sum(_get(cases[cid], r, "load", "mysysdig_final", "dropped") or 0 for r in range(2))
+            rounds = range(len(cases[cid]["rounds"]))
+            drops = sum(_get(cases[cid], r, "load", "mysysdig_final", "dropped") or 0 for r in rounds)
             out.append(
                 f"- {cases[cid]['label']}: {ratio:.3f} of baseline req/s, target >= {goal:.2f}, "
                 f"{drops:.0f} dropped: {verdict(ratio >= goal and drops == 0)}."

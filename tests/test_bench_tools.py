@@ -78,3 +78,18 @@ def test_targets_are_judged_from_the_numbers():
     assert "getppid, bin: 150 guest instructions" in text
     assert "bin 0.950 vs lttng 0.800: cheaper" in text
     assert "text 0.950 vs lttng 0.800: cheaper" in text
+
+
+def test_targets_of_a_one_round_run():
+    """make bench --rounds 1 (a quick run) has one round per case: the verdicts still come out."""
+    cases = {
+        c["id"]: c
+        for c in [
+            case("baseline", "none", [1000]),
+            case("floor", "floor", [990]),
+            case("mysysdig_nginx_bin", "bin", [900], dropped=2),
+        ]
+    }
+    wrk = {cid: c["rounds"][0]["load"]["wrk"]["rps"] / 1000 for cid, c in cases.items()}
+    text = "\n".join(targets(cases, cases["baseline"], wrk))
+    assert "bin: 0.900 of baseline req/s, target >= 0.95, 2 dropped: **missed**" in text
