@@ -24,7 +24,7 @@ import bisect
 from collections import defaultdict
 from pathlib import Path
 
-from scripts.benchbuild import build_floor, build_insnprof, build_scbench
+from scripts.benchbuild import build_floor, build_insnprof, build_scbench, crc32_module
 from scripts.testbed import build_module, resolve_kernel, run_vm
 from scripts.testbed.paths import REPO_ROOT, cache_dir
 
@@ -43,11 +43,10 @@ def profile(case: str, load: str, unload: str, files: dict[str, Path], call: str
     counts = cache_dir() / "build" / "insnprof" / f"{case}.txt"
     script = GUEST_SCRIPT.format(load=load, unload=unload, calls=calls, call=call)
     kernel = resolve_kernel("x86_64", "6.1")
-    # loaded as make bench loads it: format=binary's block CRC uses it
-    crc = kernel.modules_dir / "kernel/arch/x86/crypto/crc32-pclmul.ko"
     result = run_vm(
         kernel,
-        {"/scbench": build_scbench(), "/crc32-pclmul.ko": crc, **files},
+        # loaded as make bench loads it: format=binary's block CRC uses it
+        {"/scbench": build_scbench(), "/crc32-pclmul.ko": crc32_module(kernel), **files},
         script,
         timeout_s=900,
         icount=True,

@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.benchbuild import build_floor, build_insnprof, build_lttng, build_scap, build_scbench
+from scripts.benchbuild import (
+    build_floor,
+    build_insnprof,
+    build_lttng,
+    build_scap,
+    build_scbench,
+    crc32_module,
+)
 from scripts.testbed import TestbedError, build_module, resolve_kernel
 from scripts.testbed.paths import REPO_ROOT
 from scripts.vmimage import DEMO_IMAGE, DiskRun, ImageSpec, ProgressEcho, build_image, log, run_on_image
@@ -729,7 +736,7 @@ def main() -> int:
             "/files/probe_floor.ko": build_floor(kernel),
             "/files/scap.ko": build_scap(kernel),
             "/files/scbench": build_scbench(),
-            "/files/crc32-pclmul.ko": kernel.modules_dir / "kernel/arch/x86/crypto/crc32-pclmul.ko",
+            "/files/crc32-pclmul.ko": crc32_module(kernel),
             **{f"/files/lttng/{ko.name}": ko for ko in build_lttng(kernel)},
             **kernel_meta_files(kernel.modules_dir),
         }

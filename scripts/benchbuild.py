@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.testbed import Kernel, TestbedError, build_static
+from scripts.testbed import Kernel, TestbedError, build_static, crc32_accelerator
 from scripts.testbed.paths import REPO_ROOT, cache_dir
 from scripts.vmimage import log, mirror_url
 
@@ -158,3 +158,11 @@ def build_insnprof() -> Path:
         cmd = ["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", f"-I{header.parent}", "-o", str(out)]
         _run([*cmd, str(src)], None, work / "build.log", "building libinsnprof.so")
     return out
+
+
+def crc32_module(kernel: Kernel) -> Path:
+    """crc32-pclmul.ko, which the guest loads before the cases (the bench runs on x86_64 only)."""
+    module = crc32_accelerator(kernel)
+    if module is None:
+        raise TestbedError(f"no crc32-pclmul module under {kernel.modules_dir}")
+    return module

@@ -11,7 +11,6 @@ fixes it. A skipped kernel test would hide that the module was never exercised.
 
 from __future__ import annotations
 
-import lzma
 import sys
 from collections import Counter
 from functools import cache
@@ -36,6 +35,7 @@ from scripts.testbed import (  # noqa: E402
     parse_target,
     run_vm,
 )
+from scripts.testbed import crc32_accelerator as _crc32_accelerator  # noqa: E402
 from scripts.testbed.paths import cache_dir  # noqa: E402
 
 WORKLOADS = REPO / "tests" / "workloads"
@@ -124,23 +124,10 @@ def boot(target: Target | str, script: str, timeout_s: int = 300) -> VmResult:
 
 @cache
 def crc32_accelerator(target: Target | str) -> Path | None:
-    """x86's crc32-pclmul.ko from the target's kernel, uncompressed for busybox insmod; None elsewhere.
-
-    format=binary asks the crypto API for "crc32", which finds it only when it is loaded (there is no
-    modprobe for the kernel's modules in the test VM), so tests load it to cover both CRC paths.
-    """
-    found = sorted((kernel(target).modules_dir / "kernel/arch/x86/crypto").glob("crc32-pclmul.ko*"))
-    if not found:
-        return None
-    if found[0].suffix != ".xz":
-        return found[0]
-    out = cache_dir() / "build" / f"crc32-pclmul-{kernel(target).abi}.ko"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_bytes(lzma.decompress(found[0].read_bytes()))
-        tmp.replace(out)
-    return out
+    """format=binary asks the crypto API for "crc32", which finds crc32-pclmul only when it is loaded
+    (there is no modprobe for the kernel's modules in the test VM), so tests load it to cover both CRC
+    paths."""
+    return _crc32_accelerator(kernel(target))
 
 
 def parse_record_file(text: str) -> tuple[list[Record], list[Marker]]:

@@ -12,7 +12,7 @@ bookworm-backports; TARGETS lists them (MYSYSDIG_TARGETS narrows it), with
 ids such as "x86_64-6.1" and "arm64-6.12".
 """
 
-from .build import build_module, build_static
+from .build import build_module, build_static, crc32_accelerator
 from .errors import TestbedError, VmTimeout
 from .kernel import (
     ALL_TARGETS,
@@ -44,6 +44,7 @@ __all__ = [
     "VmTimeout",
     "build_module",
     "build_static",
+    "crc32_accelerator",
     "kernel_errors",
     "parse_target",
     "resolve_kernel",

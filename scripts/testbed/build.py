@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import filecmp
 import hashlib
+import lzma
 import os
 import shutil
 import subprocess
@@ -77,6 +78,26 @@ def build_static(
                 stamp.write_text(" ".join(cmd))
             outputs.append(out)
     return outputs
+
+
+def crc32_accelerator(kernel: Kernel) -> Path | None:
+    """x86's crc32-pclmul.ko from kernel's modules, uncompressed for busybox insmod; None elsewhere.
+
+    my_sysdig's binary writer takes its block CRC from the crypto API's "crc32", which is this module
+    when it is loaded; a guest without the kernel's modules must load it by hand.
+    """
+    found = sorted((kernel.modules_dir / "kernel/arch/x86/crypto").glob("crc32-pclmul.ko*"))
+    if not found:
+        return None
+    if found[0].suffix != ".xz":
+        return found[0]
+    out = cache_dir() / "build" / f"crc32-pclmul-{kernel.abi}.ko"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_bytes(lzma.decompress(found[0].read_bytes()))
+        tmp.replace(out)
+    return out
 
 
 def _up_to_date(out: Path, src: Path, stamp: Path, cmd: list[str]) -> bool:
