@@ -30,15 +30,29 @@ struct sc_event {
 	u16 type;
 	u16 flags;
 	u32 nr;
-	u32 ncap;		/* struct sc_capture records that follow */
-	s32 pid;
-	s32 tid;
-	u64 enter_ns;		/* ktime_get_ns() at entry */
-	u64 exit_ns;		/* ktime_get_ns() at exit: the merge key */
+	u8 nargs;		/* values in args[] */
+	u8 ncap;		/* struct sc_capture records after them */
+	u16 reserved;
+	union {
+		struct {
+			s32 tid;	/* task->pid and task->tgid, in */
+			s32 pid;	/* their order: one copy for both */
+		};
+		u64 ids;
+	};
+	u64 enter_ns;		/* sc_clock() at entry, ns once the writer took it */
+	u64 exit_ns;		/* sc_clock() at exit: the merge key */
 	s64 ret;
-	u64 args[SC_MAX_ARGS];
 	char comm[TASK_COMM_LEN];
+	u64 args[];		/* as many as the call has: getppid's event is the head */
 };
+
+/*
+ * What a probe reserves for an event before its captures: room for six
+ * argument values, so that they are stored without a loop over the call's
+ * count; the committed length keeps only the call's own.
+ */
+#define SC_EVENT_ROOM (sizeof(struct sc_event) + SC_MAX_ARGS * sizeof(u64))
 
 enum sc_capture_flags {
 	SC_CAPF_CUT = 1 << 0,	/* more bytes (or elements) than were kept */
@@ -70,7 +84,7 @@ static inline u32 sc_capture_size(u32 len)
 
 static inline struct sc_capture *sc_first_capture(const struct sc_event *ev)
 {
-	return (struct sc_capture *)(ev + 1);
+	return (struct sc_capture *)(ev->args + ev->nargs);
 }
 
 static inline struct sc_capture *sc_next_capture(const struct sc_capture *cap)

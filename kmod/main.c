@@ -4,6 +4,7 @@
  * completed call, to a file (/etc/syscall-record/record by default).
  *
  *   capture    probe.c, inflight.c, syscalls/  (in the traced task)
+ *   capture    clock.c                         (timestamps)
  *   transport  ring.c, writer.c                (per-CPU rings -> file)
  *   rendering  render.c, syscalls/handlers.h   (in the writer thread)
  *   selection  filter.c                        (module parameters)
@@ -18,6 +19,7 @@ static int __init my_sysdig_init(void)
 	err = sc_table_init();
 	if (err)
 		return err;
+	sc_clock_init();
 	err = sc_filter_publish();
 	if (err)
 		return err;

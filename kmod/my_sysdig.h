@@ -7,6 +7,14 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/atomic.h>
+#include <linux/jump_label.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#if defined(CONFIG_X86)
+#include <asm/tsc.h>
+#elif defined(CONFIG_ARM64)
+#include <asm/arch_timer.h>
+#endif
 #if __has_include(<linux/unaligned.h>)	/* 6.12 moved it */
 #include <linux/unaligned.h>
 #else
@@ -18,6 +26,50 @@
 #define SC_MAX_NAMES 64
 #define SC_MAX_SNAPLEN 4096
 #define SC_MIN_MAX_SIZE (64 * 1024)
+
+/* --- clock.c: the events' timestamps --- */
+DECLARE_STATIC_KEY_FALSE(sc_clock_is_counter);
+
+/* The counter the clocksource reads, in program order. */
+static __always_inline u64 sc_counter_read(void)
+{
+#if defined(CONFIG_X86)
+	return rdtsc_ordered();
+#elif defined(CONFIG_ARM64)
+	return arch_timer_read_counter();
+#else
+	return 0;
+#endif
+}
+
+/* A probe's timestamp: counter ticks or ns, see clock.c; the writer converts. */
+static __always_inline u64 sc_clock(void)
+{
+	if (static_branch_likely(&sc_clock_is_counter))
+		return sc_counter_read();
+	return ktime_get_ns();
+}
+
+/* The writer's conversion of stamps: ns = ns + (stamp' - stamp) * mult / 2^32 */
+struct sc_clock_conv {
+	u64 stamp;
+	u64 ns;
+	u64 mult;
+};
+
+void sc_clock_init(void);
+void sc_clock_conv_init(struct sc_clock_conv *c);
+u64 sc_clock_sync(struct sc_clock_conv *c);
+
+/* A stamp in ns; inline, the writer converts two per record. */
+static inline u64 sc_clock_ns(const struct sc_clock_conv *c, u64 stamp)
+{
+	if (!static_branch_likely(&sc_clock_is_counter))
+		return stamp;
+	if (stamp >= c->stamp)
+		return c->ns + mul_u64_u64_shr(stamp - c->stamp, c->mult, 32);
+	return c->ns - mul_u64_u64_shr(c->stamp - stamp, c->mult, 32);
+}
 
 /* --- filter.c: module parameters that select what is recorded --- */
 struct sc_filter {
@@ -212,6 +264,8 @@ struct sc_slot {
 	u64 enter_ns;
 	s16 entry_buf;		/* index into sc_entry_bufs, -1: none */
 	u8 compat;		/* the entry's ABI: execve may change it */
+	u8 exit_slow;		/* 0: native, no user memory to copy: fast exit */
+	u8 nargs;		/* for the fast exit: the call's argument count */
 };
 
 /* Arguments and user memory copied at entry, for the few calls that need it. */
@@ -240,21 +294,20 @@ static __always_inline void sc_slot_drop_entry_buf(struct sc_slot *s)
 	}
 }
 
-/* The slot for a syscall entry of @tid; NULL when another thread holds it. */
-static __always_inline struct sc_slot *sc_slot_claim(pid_t tid)
+/* Claims @s, @tid's slot, for a syscall entry; false when another thread holds it. */
+static __always_inline bool sc_slot_claim(struct sc_slot *s, pid_t tid)
 {
-	struct sc_slot *s = sc_slot_of(tid);
 	pid_t old = READ_ONCE(s->tid);
 
 	if (unlikely(old == tid)) {
 		/* left over from an exit that was not recorded */
 		sc_slot_drop_entry_buf(s);
-		return s;
+		return true;
 	}
 	if (old || cmpxchg(&s->tid, 0, tid))
-		return NULL;
+		return false;
 	s->entry_buf = -1;
-	return s;
+	return true;
 }
 
 /* The slot the entry of @tid left; NULL when its entry was not seen. */
@@ -299,34 +352,43 @@ static inline struct sc_ring *sc_ring_of(int cpu)
 	return per_cpu_ptr(sc_rings, cpu);
 }
 
+void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len);
+
+/* Whether @len bytes fit between the head and the end of the buffer. */
+static __always_inline bool sc_ring_fits_to_end(struct sc_ring *r, u32 len)
+{
+	return r->size - (r->head & r->mask) >= len;
+}
+
 /*
- * Reserves @len contiguous bytes (a multiple of 8) in this CPU's ring, with
- * preemption disabled by the caller. When the end of the buffer is nearer
- * than @len, the rest of it becomes a pad event and the reservation starts
- * again at offset 0. Inline: the probe path calls it on every record.
+ * Reserves @len bytes (a multiple of 8) at the head, which the caller
+ * knows fit before the end of the buffer; NULL (and a drop counted) when
+ * the ring is full. Preemption is disabled by the caller.
  */
-static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
+static __always_inline void *sc_ring_reserve_to_end(struct sc_ring *r,
+						    u32 len)
 {
 	u64 head = r->head;
-	u64 tail = smp_load_acquire(&r->tail);
-	u32 off = head & r->mask;
-	u32 to_end = r->size - off;
-	u32 need = to_end < len ? to_end + len : len;
 
-	if (unlikely(len > r->size / 2 || head + need - tail > r->size)) {
+	if (unlikely(head + len - smp_load_acquire(&r->tail) > r->size)) {
 		r->dropped++;
 		return NULL;
 	}
-	if (unlikely(to_end < len)) {
-		struct sc_event *pad = (struct sc_event *)(r->buf + off);
-
-		pad->len = to_end;
-		pad->type = SC_EV_PAD;
-		head += to_end;
-		off = 0;
-	}
 	r->resv = head;
-	return r->buf + off;
+	return r->buf + (head & r->mask);
+}
+
+/*
+ * Reserves @len contiguous bytes in this CPU's ring. Inline: the probe
+ * path calls it on every record. When the end of the buffer is nearer
+ * than @len, sc_ring_reserve_wrap() makes the rest of it a pad event and
+ * reserves from offset 0.
+ */
+static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
+{
+	if (unlikely(!sc_ring_fits_to_end(r, len)))
+		return sc_ring_reserve_wrap(r, len);
+	return sc_ring_reserve_to_end(r, len);
 }
 
 /* Publishes the event reserved last, now known to be @len bytes long. */

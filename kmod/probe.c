@@ -36,15 +36,55 @@ static struct tracepoint *tp_sys_exit;
  * line.
  */
 static __always_inline void fill_header(struct sc_event *ev, long nr,
-					bool compat)
+					bool compat, u8 nargs)
 {
 	ev->type = SC_EV_SYSCALL;
 	ev->flags = compat ? SC_EVF_COMPAT : 0;
 	ev->nr = nr;
+	ev->nargs = nargs;
 	ev->ncap = 0;
-	ev->pid = current->tgid;
-	ev->tid = current->pid;
+	ev->ids = get_unaligned((const u64 *)&current->pid);
 	memcpy(ev->comm, current->comm, TASK_COMM_LEN);
+}
+
+static_assert(offsetof(struct sc_event, pid) ==
+	      offsetof(struct sc_event, tid) + sizeof(pid_t));
+static_assert(offsetof(struct task_struct, tgid) ==
+	      offsetof(struct task_struct, pid) + sizeof(pid_t));
+
+/*
+ * A native call's first @n argument values (at least), without the ABI
+ * check and the copy of all six in syscall_get_arguments(): getppid
+ * copies none. The event has room for six.
+ */
+static __always_inline void get_native_args(struct pt_regs *regs, u64 *args,
+					    u8 n)
+{
+#if defined(CONFIG_X86_64)
+	if (!n)
+		return;
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	if (n <= 3)
+		return;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+#elif defined(CONFIG_ARM64)
+	if (!n)
+		return;
+	args[0] = regs->orig_x0;
+	args[1] = regs->regs[1];
+	args[2] = regs->regs[2];
+	if (n <= 3)
+		return;
+	args[3] = regs->regs[3];
+	args[4] = regs->regs[4];
+	args[5] = regs->regs[5];
+#else
+	syscall_get_arguments(current, regs, (unsigned long *)args);
+#endif
 }
 
 /*
@@ -80,14 +120,15 @@ static noinline void record_no_return(struct pt_regs *regs, long nr,
 				      bool compat)
 {
 	struct sc_ring *r = this_cpu_ptr(sc_rings);
-	u32 len = sizeof(struct sc_event);
+	u8 nargs = sc_nr_info(compat, nr).nargs;
+	u32 len = sizeof(struct sc_event) + nargs * sizeof(u64);
 	struct sc_event *ev;
-	u64 now = ktime_get_ns();
+	u64 now = sc_clock();
 
-	ev = sc_ring_reserve(r, len);
+	ev = sc_ring_reserve(r, SC_EVENT_ROOM);
 	if (!ev)
 		return;
-	fill_header(ev, nr, compat);
+	fill_header(ev, nr, compat, nargs);
 	syscall_get_arguments(current, regs, (unsigned long *)ev->args);
 	ev->flags |= SC_EVF_NO_RETURN;
 	ev->enter_ns = now;
@@ -101,28 +142,25 @@ static noinline void record_no_return(struct pt_regs *regs, long nr,
 static __always_inline void enter(struct pt_regs *regs, long nr, bool compat,
 				  struct sc_nr_info info)
 {
-	struct sc_slot *s = sc_slot_claim(current->pid);
+	struct sc_slot *s = sc_slot_of(current->pid);
 
-	if (unlikely(!s)) {
+	if (unlikely(!sc_slot_claim(s, current->pid))) {
 		atomic64_inc(&sc_stats.entry_missed);
 		return;
 	}
 	s->nr = nr;
 	s->compat = compat;
+	s->exit_slow = compat || (info.flags & (SC_NR_ENTRY_CAPTURE |
+						SC_NR_EXIT_CAPTURE));
+	s->nargs = info.nargs;
 	if (unlikely(info.flags & SC_NR_ENTRY_CAPTURE))
 		sc_entry_capture(s, regs, sc_desc_of(compat, nr), compat);
-	s->enter_ns = ktime_get_ns();
+	s->enter_ns = sc_clock();
 }
 
-/*
- * The probes themselves only decide whether there is anything to do: most
- * syscalls on a busy machine belong to tasks the filter does not select,
- * and that answer costs a few dozen instructions when nothing else (ABI,
- * flags, registers for the slow path) is worked out before it.
- */
-static noinline void enter_selected(const struct sc_filter *f,
-				    struct pt_regs *regs, long id,
-				    bool task_selected)
+static noinline void enter_slow(const struct sc_filter *f,
+				struct pt_regs *regs, long id,
+				bool task_selected)
 {
 	bool compat = in_compat_syscall();
 	struct sc_nr_info info = sc_nr_info(compat, id);
@@ -143,6 +181,52 @@ static noinline void enter_selected(const struct sc_filter *f,
 }
 
 /*
+ * The clock of the fast paths below, chosen at compile time: each probe is
+ * built twice (SC_PROBES), one build per clock, and sc_probes_register()
+ * registers the pair that matches sc_clock_is_counter. With the counter,
+ * the fast paths call nothing, so they need no callee-saved registers:
+ * their pushes and pops were 14 of a recorded getppid's instructions.
+ */
+static __always_inline u64 fast_clock(bool counter)
+{
+	return counter ? sc_counter_read() : ktime_get_ns();
+}
+
+/*
+ * The probes themselves only decide whether there is anything to do: most
+ * syscalls on a busy machine belong to tasks the filter does not select,
+ * and that answer costs a few dozen instructions when nothing else (ABI,
+ * flags, registers for the slow path) is worked out before it. A selected
+ * task's plain native call (no syscall filter, nothing to copy at entry)
+ * then only claims its slot and reads the clock; everything else is
+ * enter_slow()'s.
+ */
+static __always_inline void enter_selected(const struct sc_filter *f,
+					   struct pt_regs *regs, long id,
+					   bool task_selected, bool counter)
+{
+	struct sc_nr_info info = sc_nr_info(false, id);
+	struct sc_slot *s;
+
+	if (unlikely(!task_selected || f->by_syscall || in_compat_syscall() ||
+		     (info.flags & (SC_NR_NO_RETURN | SC_NR_ENTRY_CAPTURE |
+				    SC_NR_EXEC)))) {
+		enter_slow(f, regs, id, task_selected);
+		return;
+	}
+	s = sc_slot_of(current->pid);
+	if (unlikely(!sc_slot_claim(s, current->pid))) {
+		atomic64_inc(&sc_stats.entry_missed);
+		return;
+	}
+	s->nr = id;
+	s->compat = false;
+	s->exit_slow = info.flags & SC_NR_EXIT_CAPTURE;
+	s->nargs = info.nargs;
+	s->enter_ns = fast_clock(counter);
+}
+
+/*
  * Before 6.13 the tracepoint calls its probes with preemption disabled
  * (__DO_TRACE), so the probes need not do it again for their per-CPU
  * work; from 6.13 syscall tracepoints call them preemptible.
@@ -155,7 +239,10 @@ static noinline void enter_selected(const struct sc_filter *f,
 #define probe_end() do { } while (0)
 #endif
 
-static void notrace probe_sys_enter(void *data, struct pt_regs *regs, long id)
+static __always_inline void probe_enter(struct pt_regs *regs, long id,
+					void (*selected)(const struct sc_filter *,
+							 struct pt_regs *, long,
+							 bool))
 {
 	const struct sc_filter *f;
 	bool task_selected;
@@ -165,7 +252,7 @@ static void notrace probe_sys_enter(void *data, struct pt_regs *regs, long id)
 	if (likely(f)) {
 		task_selected = sc_task_selected(f, current);
 		if (task_selected || unlikely(sc_nr_any_flags(id) & SC_NR_EXEC))
-			enter_selected(f, regs, id, task_selected);
+			selected(f, regs, id, task_selected);
 	}
 	probe_end();
 }
@@ -181,6 +268,7 @@ static __always_inline void record_exit(struct pt_regs *regs, long nr,
 	u32 caplen = 0, snaplen = 0, len;
 	u64 enter_ns = 0;
 	bool no_args;
+	u8 nargs;
 
 	if (s) {
 		/*
@@ -211,7 +299,8 @@ static __always_inline void record_exit(struct pt_regs *regs, long nr,
 	}
 	/* arguments that only the entry could copy, and it could not: show none */
 	no_args = (info.flags & SC_NR_ENTRY_CAPTURE) && !eb;
-	len = sizeof(*ev) + caplen;
+	nargs = no_args ? 0 : info.nargs;
+	len = SC_EVENT_ROOM + caplen;
 	if (unlikely(info.flags & SC_NR_EXIT_CAPTURE) && !no_args) {
 		snaplen = READ_ONCE(sc_snaplen);
 		len += info.exit_fixed +
@@ -221,25 +310,25 @@ static __always_inline void record_exit(struct pt_regs *regs, long nr,
 	ev = sc_ring_reserve(r, ALIGN(len, 8));
 	if (unlikely(!ev))
 		goto release;
-	fill_header(ev, nr, compat);
+	fill_header(ev, nr, compat, nargs);
 	if (eb)
-		memcpy(ev->args, eb->args, sizeof(ev->args));
+		memcpy(ev->args, eb->args, sizeof(eb->args));
 	else
 		syscall_get_arguments(current, regs, (unsigned long *)ev->args);
 	if (unlikely(no_args))
 		ev->flags |= SC_EVF_NO_ARGS;
 	ev->ret = ret;
-	len = sizeof(*ev);
+	len = sizeof(*ev) + nargs * sizeof(u64);
 	if (unlikely(caplen)) {
-		memcpy(ev + 1, eb->data, caplen);
+		memcpy(sc_first_capture(ev), eb->data, caplen);
 		ev->ncap = eb->ncap;
 		len += caplen;
 	}
 	if (unlikely(info.flags & SC_NR_EXIT_CAPTURE) && !no_args)
-		len += capture_exit_args(ev, (void *)((char *)(ev + 1) + caplen),
+		len += capture_exit_args(ev, (void *)((char *)sc_first_capture(ev) + caplen),
 					 sc_desc_of(compat, nr), snaplen,
 					 compat);
-	ev->exit_ns = ktime_get_ns();
+	ev->exit_ns = sc_clock();
 	if (enter_ns) {
 		ev->enter_ns = enter_ns;
 	} else {
@@ -253,9 +342,9 @@ release:
 		sc_slot_release(s);
 }
 
-static noinline void exit_selected(const struct sc_filter *f,
-				   struct pt_regs *regs, long ret,
-				   bool task_selected)
+static noinline void exit_slow(const struct sc_filter *f,
+			       struct pt_regs *regs, long ret,
+			       bool task_selected)
 {
 	bool compat = in_compat_syscall();
 	long nr = syscall_get_nr(current, regs);
@@ -271,7 +360,55 @@ static noinline void exit_selected(const struct sc_filter *f,
 		sc_slot_release(s);
 }
 
-static void notrace probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+/*
+ * The exit of a plain call (native, no user memory to copy, see the
+ * entry's checks): the event is the head and the argument values. Returns
+ * false, having done nothing, when the ring must wrap: exit_slow()'s job.
+ */
+static __always_inline bool record_plain(struct sc_slot *s,
+					 struct pt_regs *regs, long ret,
+					 bool counter)
+{
+	struct sc_ring *r = this_cpu_ptr(sc_rings);
+	struct sc_event *ev;
+	u32 len;
+
+	if (unlikely(!sc_ring_fits_to_end(r, SC_EVENT_ROOM)))
+		return false;
+	ev = sc_ring_reserve_to_end(r, SC_EVENT_ROOM);
+	if (likely(ev)) {
+		fill_header(ev, s->nr, false, s->nargs);
+		get_native_args(regs, ev->args, s->nargs);
+		ev->ret = ret;
+		ev->enter_ns = s->enter_ns;
+		ev->exit_ns = fast_clock(counter);
+		len = sizeof(*ev) + s->nargs * sizeof(u64);
+		ev->len = len;
+		sc_ring_commit(r, len);
+	}
+	smp_store_release(&s->tid, 0);	/* a plain entry has no entry buffer */
+	return true;
+}
+
+static __always_inline void exit_selected(const struct sc_filter *f,
+					  struct pt_regs *regs, long ret,
+					  bool task_selected, bool counter)
+{
+	pid_t tid = current->pid;
+	struct sc_slot *s = sc_slot_of(tid);
+
+	/* sc_slot_find() without its NULL: this path has no use for one */
+	if (likely(task_selected && READ_ONCE(s->tid) == tid &&
+		   !s->exit_slow && !f->by_syscall) &&
+	    record_plain(s, regs, ret, counter))
+		return;
+	exit_slow(f, regs, ret, task_selected);
+}
+
+static __always_inline void probe_exit(struct pt_regs *regs, long ret,
+				       void (*selected)(const struct sc_filter *,
+							struct pt_regs *, long,
+							bool))
 {
 	const struct sc_filter *f;
 	bool task_selected;
@@ -284,10 +421,44 @@ static void notrace probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		if (task_selected ||
 		    unlikely(sc_nr_any_flags(syscall_get_nr(current, regs)) &
 			     SC_NR_EXEC))
-			exit_selected(f, regs, ret, task_selected);
+			selected(f, regs, ret, task_selected);
 	}
 	probe_end();
 }
+
+/*
+ * The probes, for one clock: the filter check inline in each probe, the
+ * selected path out of line so that a miss stays a few dozen instructions.
+ */
+#define SC_PROBES(clk, counter)						\
+static noinline void notrace enter_selected_##clk(				\
+	const struct sc_filter *f, struct pt_regs *regs, long id,	\
+	bool task_selected)						\
+{									\
+	enter_selected(f, regs, id, task_selected, counter);		\
+}									\
+static noinline void notrace exit_selected_##clk(				\
+	const struct sc_filter *f, struct pt_regs *regs, long ret,	\
+	bool task_selected)						\
+{									\
+	exit_selected(f, regs, ret, task_selected, counter);		\
+}									\
+static void notrace probe_sys_enter_##clk(void *data,			\
+					  struct pt_regs *regs, long id) \
+{									\
+	probe_enter(regs, id, enter_selected_##clk);			\
+}									\
+static void notrace probe_sys_exit_##clk(void *data,			\
+					 struct pt_regs *regs, long ret) \
+{									\
+	probe_exit(regs, ret, exit_selected_##clk);			\
+}
+
+SC_PROBES(counter, true)
+SC_PROBES(ktime, false)
+
+static void (*probe_sys_enter)(void *, struct pt_regs *, long);
+static void (*probe_sys_exit)(void *, struct pt_regs *, long);
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)
 {
@@ -305,6 +476,13 @@ int sc_probes_register(void)
 	if (!tp_sys_enter || !tp_sys_exit) {
 		pr_err(MY_SYSDIG ": raw syscall tracepoints not found (CONFIG_HAVE_SYSCALL_TRACEPOINTS?)\n");
 		return -ENOENT;
+	}
+	if (static_key_enabled(&sc_clock_is_counter)) {
+		probe_sys_enter = probe_sys_enter_counter;
+		probe_sys_exit = probe_sys_exit_counter;
+	} else {
+		probe_sys_enter = probe_sys_enter_ktime;
+		probe_sys_exit = probe_sys_exit_ktime;
 	}
 	err = tracepoint_probe_register(tp_sys_exit, probe_sys_exit, NULL);
 	if (err)

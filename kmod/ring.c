@@ -48,6 +48,29 @@ void sc_rings_exit(void)
 	sc_rings = NULL;
 }
 
+/*
+ * The reservation that does not fit before the end of the buffer: the
+ * rest becomes a pad event the consumer skips. An event longer than half
+ * the ring is never kept, so that one record cannot wait for a whole ring.
+ */
+void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len)
+{
+	u64 head = r->head;
+	u32 to_end = r->size - (head & r->mask);
+	struct sc_event *pad;
+
+	if (len > r->size / 2 ||
+	    head + to_end + len - smp_load_acquire(&r->tail) > r->size) {
+		r->dropped++;
+		return NULL;
+	}
+	pad = (struct sc_event *)(r->buf + (head & r->mask));
+	pad->len = to_end;
+	pad->type = SC_EV_PAD;
+	r->resv = head + to_end;
+	return r->buf;
+}
+
 /* Hands the consumed bytes back to the producer. */
 void sc_ring_release(struct sc_ring *r)
 {

@@ -27,6 +27,7 @@ static struct file *record_file;
 static struct sc_out out;
 static u64 *ring_heads;		/* per CPU, snapshot of one drain */
 static loff_t cap_hit_at = -1;	/* file_end() when the cap refused, -1: not */
+static struct sc_clock_conv clock_conv;	/* the probes' stamps to ns */
 
 /* Bytes the file may still take, or U64_MAX without a cap. */
 static u64 room_left(void)
@@ -182,7 +183,8 @@ static void emit(const struct sc_event *ev, s64 offset)
 /* One pass over all rings; @final takes everything, whatever its time. */
 static void drain(bool final)
 {
-	u64 limit = final ? U64_MAX : ktime_get_ns();
+	u64 now = sc_clock_sync(&clock_conv);
+	u64 limit = final ? U64_MAX : now;
 	s64 offset = real_offset();
 	int cpu;
 
@@ -211,6 +213,9 @@ static void drain(bool final)
 		}
 		if (!best)
 			break;
+		/* the event is the writer's now: its stamps become ns in place */
+		best->enter_ns = sc_clock_ns(&clock_conv, best->enter_ns);
+		best->exit_ns = sc_clock_ns(&clock_conv, best->exit_ns);
 		if (sc_format_binary) {
 			/*
 			 * End the block before it outgrows its buffers or the
@@ -258,6 +263,7 @@ int sc_writer_start(void)
 		err = -ENOMEM;
 		goto fail;
 	}
+	sc_clock_conv_init(&clock_conv);
 	err = sc_format_binary ? sc_bin_init() : sc_render_init();
 	if (err)
 		goto fail;

@@ -133,6 +133,13 @@ def test_block_crc_uses_the_accelerated_crc32_where_loaded(run, target, tmp_path
         assert set(drivers) <= {"crc32-generic", "crc32-arm64-ce", "crc32-arm64"}
 
 
+def test_probes_stamp_the_clocksource_counter(run, target):
+    """Both arches' kernels run on their CPU counter (tsc, arch_sys_counter), so the probes must
+    take the one-instruction counter path rather than falling back to ktime_get_ns()."""
+    clocks = re.findall(r"my_sysdig: timestamps from (.*)", run.text("dmesg.txt"))
+    assert clocks and all(c.startswith("the CPU counter") for c in clocks), clocks
+
+
 def test_size_cap_in_binary(run, tmp_path_factory):
     assert 0 < len(run.files["cap.rec"]) <= 65536
     records, markers = decode(run, "cap.rec", tmp_path_factory)
