@@ -185,7 +185,7 @@ static noinline void enter_slow(const struct sc_filter *f,
  * built twice (SC_PROBES), one build per clock, and sc_probes_register()
  * registers the pair that matches sc_clock_is_counter. With the counter,
  * the fast paths call nothing, so they need no callee-saved registers:
- * their pushes and pops were 14 of a recorded getppid's instructions.
+ * their pushes and pops were about 16 of a recorded getppid's instructions.
  */
 static __always_inline u64 fast_clock(bool counter)
 {
