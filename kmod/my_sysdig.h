@@ -43,11 +43,15 @@ static __always_inline u64 sc_counter_read(void)
 }
 
 /* A probe's timestamp: counter ticks or ns, see clock.c; the writer converts. */
+static __always_inline u64 sc_clock_read(bool counter)
+{
+	return counter ? sc_counter_read() : ktime_get_ns();
+}
+
+/* The same, with the clock chosen at load; for the slow paths. */
 static __always_inline u64 sc_clock(void)
 {
-	if (static_branch_likely(&sc_clock_is_counter))
-		return sc_counter_read();
-	return ktime_get_ns();
+	return sc_clock_read(static_branch_likely(&sc_clock_is_counter));
 }
 
 /* The writer's conversion of stamps: ns = ns + (stamp' - stamp) * mult / 2^32 */

@@ -138,21 +138,35 @@ static noinline void record_no_return(struct pt_regs *regs, long nr,
 	sc_ring_commit(r, len);
 }
 
+/*
+ * Claims @s, the current thread's slot, for an entry and leaves in it the
+ * call's number, ABI and argument count; false (counted) when another
+ * thread holds it. Both entry paths use it: the general one below and the
+ * fast one, which must not carry the general one's calls.
+ */
+static __always_inline bool slot_enter(struct sc_slot *s, long nr, bool compat,
+				       u8 nargs)
+{
+	if (unlikely(!sc_slot_claim(s, current->pid))) {
+		atomic64_inc(&sc_stats.entry_missed);
+		return false;
+	}
+	s->nr = nr;
+	s->compat = compat;
+	s->nargs = nargs;
+	return true;
+}
+
 /* Leaves in the thread's slot what its exit will need. */
 static __always_inline void enter(struct pt_regs *regs, long nr, bool compat,
 				  struct sc_nr_info info)
 {
 	struct sc_slot *s = sc_slot_of(current->pid);
 
-	if (unlikely(!sc_slot_claim(s, current->pid))) {
-		atomic64_inc(&sc_stats.entry_missed);
+	if (!slot_enter(s, nr, compat, info.nargs))
 		return;
-	}
-	s->nr = nr;
-	s->compat = compat;
 	s->exit_slow = compat || (info.flags & (SC_NR_ENTRY_CAPTURE |
 						SC_NR_EXIT_CAPTURE));
-	s->nargs = info.nargs;
 	if (unlikely(info.flags & SC_NR_ENTRY_CAPTURE))
 		sc_entry_capture(s, regs, sc_desc_of(compat, nr), compat);
 	s->enter_ns = sc_clock();
@@ -181,16 +195,13 @@ static noinline void enter_slow(const struct sc_filter *f,
 }
 
 /*
- * The clock of the fast paths below, chosen at compile time: each probe is
- * built twice (SC_PROBES), one build per clock, and sc_probes_register()
- * registers the pair that matches sc_clock_is_counter. With the counter,
- * the fast paths call nothing, so they need no callee-saved registers:
- * their pushes and pops were about 16 of a recorded getppid's instructions.
+ * The fast paths below take their clock as a compile-time argument: each
+ * probe is built twice (SC_PROBES), one build per clock, and
+ * sc_probes_register() registers the pair that matches
+ * sc_clock_is_counter. With the counter, the fast paths call nothing, so
+ * they need no callee-saved registers: their pushes and pops were about 16
+ * of a recorded getppid's instructions.
  */
-static __always_inline u64 fast_clock(bool counter)
-{
-	return counter ? sc_counter_read() : ktime_get_ns();
-}
 
 /*
  * The probes themselves only decide whether there is anything to do: most
@@ -215,15 +226,10 @@ static __always_inline void enter_selected(const struct sc_filter *f,
 		return;
 	}
 	s = sc_slot_of(current->pid);
-	if (unlikely(!sc_slot_claim(s, current->pid))) {
-		atomic64_inc(&sc_stats.entry_missed);
+	if (!slot_enter(s, id, false, info.nargs))
 		return;
-	}
-	s->nr = id;
-	s->compat = false;
 	s->exit_slow = info.flags & SC_NR_EXIT_CAPTURE;
-	s->nargs = info.nargs;
-	s->enter_ns = fast_clock(counter);
+	s->enter_ns = sc_clock_read(counter);
 }
 
 /*
@@ -239,20 +245,31 @@ static __always_inline void enter_selected(const struct sc_filter *f,
 #define probe_end() do { } while (0)
 #endif
 
-static __always_inline void probe_enter(struct pt_regs *regs, long id,
-					void (*selected)(const struct sc_filter *,
-							 struct pt_regs *, long,
-							 bool))
+/*
+ * What both probes do first: the filter, inline; the selected path (or a
+ * possible exec of an unselected task) out of line, so that a miss stays
+ * a few dozen instructions. @arg is the syscall number at entry and the
+ * result at exit, where the number is read only for the exec check: the
+ * entry's number, but in either ABI, as exec may switch.
+ */
+static __always_inline void probe_filter(struct pt_regs *regs, long arg,
+					 bool at_exit,
+					 void (*selected)(const struct sc_filter *,
+							  struct pt_regs *, long,
+							  bool))
 {
 	const struct sc_filter *f;
 	bool task_selected;
+	long nr;
 
 	probe_begin();
 	f = rcu_dereference_sched(sc_active_filter);
 	if (likely(f)) {
 		task_selected = sc_task_selected(f, current);
-		if (task_selected || unlikely(sc_nr_any_flags(id) & SC_NR_EXEC))
-			selected(f, regs, id, task_selected);
+		if (!task_selected)
+			nr = at_exit ? syscall_get_nr(current, regs) : arg;
+		if (task_selected || unlikely(sc_nr_any_flags(nr) & SC_NR_EXEC))
+			selected(f, regs, arg, task_selected);
 	}
 	probe_end();
 }
@@ -381,7 +398,7 @@ static __always_inline bool record_plain(struct sc_slot *s,
 		get_native_args(regs, ev->args, s->nargs);
 		ev->ret = ret;
 		ev->enter_ns = s->enter_ns;
-		ev->exit_ns = fast_clock(counter);
+		ev->exit_ns = sc_clock_read(counter);
 		len = sizeof(*ev) + s->nargs * sizeof(u64);
 		ev->len = len;
 		sc_ring_commit(r, len);
@@ -405,31 +422,7 @@ static __always_inline void exit_selected(const struct sc_filter *f,
 	exit_slow(f, regs, ret, task_selected);
 }
 
-static __always_inline void probe_exit(struct pt_regs *regs, long ret,
-				       void (*selected)(const struct sc_filter *,
-							struct pt_regs *, long,
-							bool))
-{
-	const struct sc_filter *f;
-	bool task_selected;
-
-	probe_begin();
-	f = rcu_dereference_sched(sc_active_filter);
-	if (likely(f)) {
-		task_selected = sc_task_selected(f, current);
-		/* the number at exit is the entry's, but in either ABI: exec may switch */
-		if (task_selected ||
-		    unlikely(sc_nr_any_flags(syscall_get_nr(current, regs)) &
-			     SC_NR_EXEC))
-			selected(f, regs, ret, task_selected);
-	}
-	probe_end();
-}
-
-/*
- * The probes, for one clock: the filter check inline in each probe, the
- * selected path out of line so that a miss stays a few dozen instructions.
- */
+/* The probes, for one clock. */
 #define SC_PROBES(clk, counter)						\
 static noinline void notrace enter_selected_##clk(				\
 	const struct sc_filter *f, struct pt_regs *regs, long id,	\
@@ -446,12 +439,12 @@ static noinline void notrace exit_selected_##clk(				\
 static void notrace probe_sys_enter_##clk(void *data,			\
 					  struct pt_regs *regs, long id) \
 {									\
-	probe_enter(regs, id, enter_selected_##clk);			\
+	probe_filter(regs, id, false, enter_selected_##clk);		\
 }									\
 static void notrace probe_sys_exit_##clk(void *data,			\
 					 struct pt_regs *regs, long ret) \
 {									\
-	probe_exit(regs, ret, exit_selected_##clk);			\
+	probe_filter(regs, ret, true, exit_selected_##clk);		\
 }
 
 SC_PROBES(counter, true)
