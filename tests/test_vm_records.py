@@ -39,6 +39,17 @@ strace -f -c -o /out/strace-c.txt /bin/sc_workload
 rmmod my_sysdig || exit 13
 cp {RECORD} /out/strace-run.rec
 
+# x86: once more on another clocksource, where the probes must fall back to ktime_get_ns()
+cs=/sys/devices/system/clocksource/clocksource0
+if grep -qw hpet $cs/available_clocksource; then
+    echo hpet > $cs/current_clocksource
+    insmod /my_sysdig.ko proc_name=sc_workload || exit 14
+    /bin/sc_workload
+    rmmod my_sysdig || exit 15
+    cp {RECORD} /out/hpet.rec
+    echo tsc > $cs/current_clocksource
+fi
+
 # the kernel's own argument names of every syscall the run recorded
 mkdir -p /out/fmt
 for n in $(grep -o '^pid=[0-9]*, [a-z0-9_]*' /out/direct.rec | sed 's/.*, //' | sort -u); do
@@ -161,6 +172,24 @@ def test_timestamps_against_the_kernels_clocks(run, direct):
     # probe costs guest time (TCG translates it): measured 0.2-0.7 ms more for us, with
     # ktime_get_ns() stamps as with counter ones. A wrong counter rate is off by whole factors.
     assert ftrace_lat_ns - 100_000 <= sleep.lat_ns <= ftrace_lat_ns + 1_500_000, (sleep.lat_ns, ftrace_lat_ns)
+
+
+def test_other_clocksources_fall_back_to_ktime(run, target, direct):
+    """x86 can run on hpet: there the counter is not the kernel's clock, so the module must say it
+    reads ktime_get_ns(), and the same workload must give the same calls with sound latencies."""
+    if target.spec.name != "x86_64":
+        assert "hpet.rec" not in run.files  # arm64's only clocksource is its counter
+        return
+    dmesg = run.text("dmesg.txt")
+    clocks = re.findall(r"my_sysdig: timestamps from (the CPU counter|ktime_get_ns\(\))", dmesg)
+    assert clocks == ["the CPU counter", "the CPU counter", "ktime_get_ns()"], clocks
+    records, markers = parse_record_file(run.text("hpet.rec"))
+    assert not markers, markers
+    _, counted = direct
+    assert [r.syscall for r in records] == [r.syscall for r in counted]
+    sleep = next(r for r in records if r.syscall == "nanosleep")
+    assert sleep.lat_ns is not None and sleep.lat_ns >= 1_000_000
+    assert all(r.lat_ns > 0 for r in records if r.lat_ns is not None)
 
 
 def strace_counts(text: str) -> tuple[Counter[str], Counter[str]]:
