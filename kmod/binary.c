@@ -8,6 +8,7 @@
 #include <linux/vmalloc.h>
 #include <linux/crc32.h>
 #include <linux/string.h>
+#include <linux/uio.h>
 #include <crypto/hash.h>
 #include "my_sysdig.h"
 #include "binfmt.h"
@@ -92,12 +93,17 @@ void sc_bin_exit(void)
 	var = NULL;
 }
 
-/* Whether one more event of @ev_len bytes surely fits in this block. */
-bool sc_bin_has_room(u32 ev_len)
+/* Whether one more event of @ev_len bytes surely fits in this block's buffers. */
+static __always_inline bool fits(u32 ev_len)
 {
 	/* a thread record may come with it; varints take at most 10 bytes */
 	return nheads + 2 <= BLOCK_HEADS &&
 	       var_len + ev_len + SC_MAX_ARGS * 10 + TASK_COMM_LEN <= BLOCK_VAR;
+}
+
+bool sc_bin_has_room(u32 ev_len)
+{
+	return fits(ev_len);
 }
 
 static struct sc_bin_head *new_head(u8 type)
@@ -139,7 +145,7 @@ static void set_res(struct sc_bin_head *h, s64 res)
 	}
 }
 
-static void note_thread(const struct sc_event *ev, s64 ts)
+static __always_inline void note_thread(const struct sc_event *ev, s64 ts)
 {
 	unsigned int slot = (u32)ev->tid % THREAD_SLOTS;
 	struct sc_bin_head *h;
@@ -163,23 +169,35 @@ static void note_thread(const struct sc_event *ev, s64 ts)
 	var_len += n;
 }
 
-/* Call sc_bin_has_room(ev->len) first. */
-void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
+/*
+ * Adds @ev to the block unless the block's buffers, or @room (the bytes
+ * the whole block may take), have no room left for it: then it returns
+ * false having added nothing, and the caller writes the block out first.
+ */
+bool sc_bin_add_event(const struct sc_event *ev, s64 real_offset, u64 room)
 {
-	bool compat = ev->flags & SC_EVF_COMPAT;
 	const struct sc_capture *cap = sc_first_capture(ev);
+	s64 ts = ev->enter_ns + real_offset;
+	u8 nargs = ev->nargs;	/* the call's count, 0 when NO_ARGS */
 	struct sc_bin_head *h;
 	u32 start, i;
 
-	note_thread(ev, ev->enter_ns + real_offset);
-	h = new_head(SC_BIN_SYSCALL);
-	h->ts = ev->enter_ns + real_offset;
-	h->tid = ev->tid;
-	h->nr = ev->nr;
-	h->flags = ev->flags;
-	h->nargs = ev->flags & SC_EVF_NO_ARGS ? 0 :
-		   sc_nr_info(compat, ev->nr).nargs;
-	h->ncap = ev->ncap;
+	if (unlikely(!fits(ev->len) ||
+		     sizeof(struct sc_bin_block_header) + nheads * sizeof(*h) +
+		     var_len + ev->len > room))
+		return false;
+	note_thread(ev, ts);
+	h = &heads[nheads++];
+	/* every field, so that the head needs no memset */
+	*h = (struct sc_bin_head) {
+		.ts = ts,
+		.tid = ev->tid,
+		.nr = ev->nr,
+		.type = SC_BIN_SYSCALL,
+		.flags = ev->flags,
+		.nargs = nargs,
+		.ncap = ev->ncap,
+	};
 
 	start = var_len;
 	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
@@ -193,7 +211,7 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 		}
 	}
 	set_res(h, ev->ret);
-	for (i = 0; i < h->nargs; i++)
+	for (i = 0; i < nargs; i++)
 		put_varint(ev->args[i]);
 	for (i = 0; i < ev->ncap; i++, cap = sc_next_capture(cap)) {
 		var[var_len++] = cap->arg;
@@ -205,6 +223,7 @@ void sc_bin_add_event(const struct sc_event *ev, s64 real_offset)
 	}
 	h->var_len = var_len - start;
 	nsyscalls++;
+	return true;
 }
 
 void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts)
@@ -241,26 +260,30 @@ u32 sc_bin_discard(void)
 	return n;
 }
 
-/* Appends the block to @o (which must have room) and starts a new one. */
-void sc_bin_emit_block(struct sc_out *o)
+/*
+ * The block built so far as the three pieces a write takes (header,
+ * heads, variable parts): the file's write copies them once, where
+ * appending them to the writer's buffer first cost a copy of every byte.
+ * Returns the block's bytes, 0 when it is empty. The pieces stay valid
+ * until sc_bin_discard() starts the next block.
+ */
+u32 sc_bin_block_vecs(struct kvec *vec)
 {
-	struct sc_bin_block_header bh = {
-		.magic = SC_BIN_BLOCK_MAGIC,
-		.count = nheads,
-		.var_bytes = var_len,
-	};
+	static struct sc_bin_block_header bh;
 	size_t hbytes = nheads * sizeof(*heads);
 
 	if (!nheads)
-		return;
-	bh.crc = block_crc(heads, hbytes, var, var_len);
-	memcpy(o->buf + o->len, &bh, sizeof(bh));
-	o->len += sizeof(bh);
-	memcpy(o->buf + o->len, heads, hbytes);
-	o->len += hbytes;
-	memcpy(o->buf + o->len, var, var_len);
-	o->len += var_len;
-	sc_bin_discard();
+		return 0;
+	bh = (struct sc_bin_block_header) {
+		.magic = SC_BIN_BLOCK_MAGIC,
+		.count = nheads,
+		.var_bytes = var_len,
+		.crc = block_crc(heads, hbytes, var, var_len),
+	};
+	vec[0] = (struct kvec) { &bh, sizeof(bh) };
+	vec[1] = (struct kvec) { heads, hbytes };
+	vec[2] = (struct kvec) { var, var_len };
+	return sizeof(bh) + hbytes + var_len;
 }
 
 /*

@@ -444,12 +444,13 @@ void sc_render_tables(struct sc_out *o);
 int sc_bin_init(void);
 void sc_bin_exit(void);
 bool sc_bin_has_room(u32 ev_len);
-void sc_bin_add_event(const struct sc_event *ev, s64 real_offset);
+bool sc_bin_add_event(const struct sc_event *ev, s64 real_offset, u64 room);
 void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts);
 u32 sc_bin_block_size(void);
 u32 sc_bin_block_syscalls(void);
 u32 sc_bin_discard(void);
-void sc_bin_emit_block(struct sc_out *o);
+struct kvec;
+u32 sc_bin_block_vecs(struct kvec *vec);	/* fills three */
 void sc_bin_file_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
 void sc_out_str(struct sc_out *o, const char *s);

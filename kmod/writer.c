@@ -18,6 +18,7 @@
 #include <linux/vmalloc.h>
 #include <linux/delay.h>
 #include <linux/timekeeping.h>
+#include <linux/uio.h>
 #include "my_sysdig.h"
 
 #define OUT_SIZE (1024 * 1024)
@@ -28,6 +29,7 @@ static struct sc_out out;
 static u64 *ring_heads;		/* per CPU, snapshot of one drain */
 static loff_t cap_hit_at = -1;	/* file_end() when the cap refused, -1: not */
 static struct sc_clock_conv clock_conv;	/* the probes' stamps to ns */
+static u64 block_room;		/* bytes the binary block may take: the cap */
 
 /* Bytes the file may still take, or U64_MAX without a cap. */
 static u64 room_left(void)
@@ -41,34 +43,66 @@ static u64 room_left(void)
 	return size >= cap ? 0 : cap - size;
 }
 
-static u64 count_lines(const char *p, size_t len)
+/*
+ * The records in out from the line holding byte @from to the end: what a
+ * write that stopped at @from lost. Records are the lines that start with
+ * "pid="; headers and markers are not counted as records anywhere.
+ */
+static u64 records_from(size_t from)
 {
+	size_t i = from;
 	u64 n = 0;
 
-	while (len--)
-		n += *p++ == '\n';
+	while (i > 0 && out.buf[i - 1] != '\n')
+		i--;
+	while (i < out.len) {
+		const char *eol = memchr(out.buf + i, '\n', out.len - i);
+
+		n += out.buf[i] == 'p';
+		i = eol ? eol - out.buf + 1 : out.len;
+	}
 	return n;
+}
+
+/*
+ * Appends @n pieces of @bytes in all to the record file, one write for
+ * all, and returns how many bytes of them it took: fewer when the disk is
+ * full or an I/O error stopped it (counted).
+ */
+static size_t write_vecs(struct kvec *vec, int n, size_t bytes)
+{
+	struct iov_iter it;
+	size_t done = 0;
+
+	iov_iter_kvec(&it, ITER_SOURCE, vec, n, bytes);
+	file_start_write(record_file);
+	while (iov_iter_count(&it)) {
+		loff_t pos = 0;
+		ssize_t w = vfs_iter_write(record_file, &it, &pos, 0);
+
+		if (w <= 0) {
+			atomic64_inc(&sc_stats.write_errors);
+			break;
+		}
+		done += w;
+	}
+	file_end_write(record_file);
+	atomic64_add(done, &sc_stats.bytes);
+	return done;
 }
 
 static void flush_out(void)
 {
-	loff_t pos = 0;
-	size_t done = 0;
+	struct kvec vec = { out.buf, out.len };
+	size_t done = write_vecs(&vec, 1, out.len);
 
-	while (done < out.len) {
-		ssize_t n = kernel_write(record_file, out.buf + done,
-					 out.len - done, &pos);
+	if (done < out.len) {
+		/* the records not written whole are lost, and were counted written */
+		u64 lost = records_from(done);
 
-		if (n <= 0) {
-			/* disk full or I/O error: the lines not written are lost */
-			atomic64_inc(&sc_stats.write_errors);
-			atomic64_add(count_lines(out.buf + done, out.len - done),
-				     &sc_stats.dropped_write);
-			break;
-		}
-		done += n;
+		atomic64_add(lost, &sc_stats.dropped_write);
+		atomic64_sub(lost, &sc_stats.written);
 	}
-	atomic64_add(done, &sc_stats.bytes);
 	out.len = 0;
 }
 
@@ -108,6 +142,30 @@ static bool cap_allows(size_t bytes)
 	return room == U64_MAX || bytes + CAP_MARKER_ROOM <= room;
 }
 
+/*
+ * Writes the binary block built so far and starts the next one; false
+ * when the write fell short, which leaves damage a reader skips: every
+ * record of the block is lost (counted).
+ */
+static bool bin_write_block(void)
+{
+	struct kvec vec[3];
+	u32 size = sc_bin_block_vecs(vec);
+	u32 n = sc_bin_block_syscalls();
+	bool whole = true;
+
+	if (!size)
+		return true;
+	if (out.len)	/* the file header goes first */
+		flush_out();
+	if (write_vecs(vec, ARRAY_SIZE(vec), size) < size) {
+		atomic64_add(n, &sc_stats.dropped_write);
+		whole = false;
+	}
+	sc_bin_discard();
+	return whole;
+}
+
 /* Counts @n records the cap refused; the first refusal is marked in the file. */
 static void cap_refuse(u64 n)
 {
@@ -119,11 +177,19 @@ static void cap_refuse(u64 n)
 		return;
 	if (sc_format_binary) {
 		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
-		sc_bin_emit_block(&out);
+		bin_write_block();
 	} else {
 		sc_out_printf(&out, "drop=1, reason=cap, ts=%lld\n",
 			      ktime_get_real_ns());
 	}
+}
+
+/* Bytes the next binary block may take before the size cap refuses it. */
+static u64 cap_block_room(void)
+{
+	u64 room = room_left();
+
+	return room > CAP_MARKER_ROOM ? room - CAP_MARKER_ROOM : 0;
 }
 
 /* Writes the binary block built so far, unless the size cap refuses it. */
@@ -131,16 +197,15 @@ static void bin_flush_block(void)
 {
 	u32 size = sc_bin_block_size();
 
-	if (!size)
-		return;
-	if (out.size - out.len < size)
-		flush_out();
-	if (!cap_allows(size)) {
-		cap_refuse(sc_bin_discard());
-		return;
+	if (size) {
+		u32 n = sc_bin_block_syscalls();
+
+		if (!cap_allows(size))
+			cap_refuse(sc_bin_discard());
+		else if (bin_write_block())
+			atomic64_add(n, &sc_stats.written);
 	}
-	atomic64_add(sc_bin_block_syscalls(), &sc_stats.written);
-	sc_bin_emit_block(&out);
+	block_room = cap_block_room();
 }
 
 static void report_ring_drops(int cpu)
@@ -180,7 +245,28 @@ static void emit(const struct sc_event *ev, s64 offset)
 	atomic64_inc(&sc_stats.written);
 }
 
-/* One pass over all rings; @final takes everything, whatever its time. */
+/* Hands one event, whose stamps are ns now, to the file's format. */
+static void take(const struct sc_event *ev, s64 offset)
+{
+	if (!sc_format_binary) {
+		emit(ev, offset);
+	} else if (!sc_bin_add_event(ev, offset, block_room)) {
+		/*
+		 * End the block before it outgrows its buffers or the room
+		 * the size cap leaves, so the cap is filled up rather than
+		 * one oversized block refused whole.
+		 */
+		bin_flush_block();
+		sc_bin_add_event(ev, offset, U64_MAX);
+	}
+}
+
+/*
+ * One pass over all rings; @final takes everything, whatever its time.
+ * The merge takes the CPU whose next event completed first, then streams
+ * from it while its events stay older than every other CPU's next one:
+ * on one CPU, or while one CPU does the work, it compares nothing.
+ */
 static void drain(bool final)
 {
 	u64 now = sc_clock_sync(&clock_conv);
@@ -195,42 +281,41 @@ static void drain(bool final)
 		else
 			sc_render_header(&out);
 	}
+	block_room = cap_block_room();
 
 	for_each_possible_cpu(cpu)
 		ring_heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
 
 	for (;;) {
 		struct sc_event *best = NULL, *ev;
+		u64 until = limit;	/* the second oldest next event */
+		struct sc_ring *r;
 		int best_cpu = -1;
 
 		for_each_possible_cpu(cpu) {
 			ev = sc_ring_peek(sc_ring_of(cpu), ring_heads[cpu]);
-			if (ev && ev->exit_ns < limit &&
-			    (!best || ev->exit_ns < best->exit_ns)) {
-				best = ev;
-				best_cpu = cpu;
+			if (!ev || ev->exit_ns >= until)
+				continue;
+			if (best && ev->exit_ns >= best->exit_ns) {
+				until = ev->exit_ns;
+				continue;
 			}
+			if (best)
+				until = best->exit_ns;
+			best = ev;
+			best_cpu = cpu;
 		}
 		if (!best)
 			break;
-		/* the event is the writer's now: its stamps become ns in place */
-		best->enter_ns = sc_clock_ns(&clock_conv, best->enter_ns);
-		best->exit_ns = sc_clock_ns(&clock_conv, best->exit_ns);
-		if (sc_format_binary) {
-			/*
-			 * End the block before it outgrows its buffers or the
-			 * room the size cap leaves, so the cap is filled up
-			 * rather than one oversized block refused whole.
-			 */
-			if (!sc_bin_has_room(best->len) ||
-			    sc_bin_block_size() + best->len + CAP_MARKER_ROOM >
-			    room_left())
-				bin_flush_block();
-			sc_bin_add_event(best, offset);
-		} else {
-			emit(best, offset);
-		}
-		sc_ring_consume(sc_ring_of(best_cpu), best);
+		r = sc_ring_of(best_cpu);
+		do {
+			/* the event is the writer's now: its stamps become ns in place */
+			best->enter_ns = sc_clock_ns(&clock_conv, best->enter_ns);
+			best->exit_ns = sc_clock_ns(&clock_conv, best->exit_ns);
+			take(best, offset);
+			sc_ring_consume(r, best);
+			best = sc_ring_peek(r, ring_heads[best_cpu]);
+		} while (best && best->exit_ns < until);
 	}
 	for_each_possible_cpu(cpu) {
 		sc_ring_release(sc_ring_of(cpu));

@@ -1,6 +1,7 @@
 """Bad input and hard moments: invalid parameters fail insmod with a reason in dmesg; rmmod while
 processes hammer syscalls leaves a well-formed file and a healthy kernel; a full ring drops and counts;
-the size cap stops the file and truncating it resumes recording.
+the size cap stops the file and truncating it resumes recording; a full disk loses records, counted, and
+nothing else.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ import re
 
 import pytest
 from vm_support import RECORD, parse_record_file, proc_stats, vm_fixtures
+
+from mysysdig.model import ParseError, Record
+from mysysdig.records import iter_events
 
 pytestmark = pytest.mark.vm
 
@@ -65,6 +69,17 @@ cat /proc/my_sysdig/stats > /out/cap-stats.txt
 /bin/sc_spinner /tmp/go 10 & echo $! > /out/cap-second.pid; wait
 rmmod my_sysdig || exit 36
 cp {RECORD} /out/cap-resumed.rec
+
+# a full disk, in both formats: writes fail, the records they held are counted lost, nothing hangs
+mkdir -p /full && mount -t tmpfs -o size=1m tmpfs /full || exit 37
+for fmt in text binary; do
+  insmod /my_sysdig.ko proc_name=sc_spinner path=/full/record format=$fmt || exit 38
+  /bin/sc_spinner /tmp/go 100000
+  rmmod my_sysdig || exit 39
+  dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/full-$fmt-dmesg.txt
+  cp /full/record /out/full-$fmt.rec
+  rm /full/record
+done
 true
 """
 
@@ -114,3 +129,23 @@ def test_size_cap_then_truncation_resumes(run):
     assert not markers
     assert {r.pid for r in resumed} == {second}
     assert sum(1 for r in resumed if r.syscall == "getppid") == 10
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary"])
+def test_full_disk_counts_what_it_loses(run, fmt, tmp_path):
+    """The file holds what fit, intact up to where the disk filled; the unload line accounts for the rest."""
+    data = run.files[f"full-{fmt}.rec"]
+    assert 1000 * 1024 <= len(data) <= 1024 * 1024  # the disk filled
+    path = tmp_path / "record"
+    path.write_bytes(data)
+    errors: list[ParseError] = []
+    records = [e for e in iter_events(path, errors.append) if isinstance(e, Record)]
+    # at most the last line or block was cut by the full disk
+    assert len(errors) <= 1, errors
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text(f"full-{fmt}-dmesg.txt"))
+    assert m, run.text(f"full-{fmt}-dmesg.txt")
+    written, dropped = int(m[1]), int(m[2])
+    getppid = sum(1 for r in records if r.syscall == "getppid")
+    assert written == len(records) and getppid > 0
+    # every one of the 100000 calls is in the file or counted as lost
+    assert getppid + dropped >= 100000 and dropped > 0
