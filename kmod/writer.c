@@ -96,7 +96,8 @@ static void flush_out(void)
 	struct kvec vec = { out.buf, out.len };
 	size_t done = write_vecs(&vec, 1, out.len);
 
-	if (done < out.len) {
+	/* in binary mode out holds only the file header */
+	if (done < out.len && !sc_format_binary) {
 		/* the records not written whole are lost, and were counted written */
 		u64 lost = records_from(done);
 
