@@ -108,17 +108,21 @@ static __always_inline u64 sc_comm_word(const char *comm, int i)
 	return get_unaligned((const u64 *)comm + i);
 }
 
+/* Whether two zero-padded comms are the same name: the first word decides most. */
+static __always_inline bool sc_comm_same(const char *a, const char *b)
+{
+	return sc_comm_word(a, 0) == sc_comm_word(b, 0) &&
+	       sc_comm_word(a, 1) == sc_comm_word(b, 1);
+}
+
 /* The filter runs in both probes of every syscall of every task: inline. */
 static __always_inline bool sc_comm_listed(const struct sc_filter *f,
 					   const char *comm)
 {
-	u64 lo = sc_comm_word(comm, 0);
-	u64 hi = sc_comm_word(comm, 1);
 	unsigned int i;
 
 	for (i = 0; i < f->nnames; i++)
-		if (sc_comm_word(f->names[i], 0) == lo &&
-		    sc_comm_word(f->names[i], 1) == hi)
+		if (sc_comm_same(comm, f->names[i]))
 			return true;
 	return false;
 }
@@ -126,10 +130,9 @@ static __always_inline bool sc_comm_listed(const struct sc_filter *f,
 static __always_inline bool sc_task_selected(const struct sc_filter *f,
 					     struct task_struct *t)
 {
-	/* proc_name=nginx, the common filter: two word compares, the first decides most */
+	/* proc_name=nginx, the common filter: two word compares */
 	if (likely(f->one_name))
-		return sc_comm_word(t->comm, 0) == sc_comm_word(f->names[0], 0) &&
-		       sc_comm_word(t->comm, 1) == sc_comm_word(f->names[0], 1);
+		return sc_comm_same(t->comm, f->names[0]);
 	if (f->names_only)
 		return sc_comm_listed(f, t->comm);
 	if (t->tgid == f->exclude_pid)
@@ -447,7 +450,6 @@ bool sc_bin_has_room(u32 ev_len);
 bool sc_bin_add_event(const struct sc_event *ev, s64 real_offset, u64 room);
 void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts);
 u32 sc_bin_block_size(void);
-u32 sc_bin_block_syscalls(void);
 u32 sc_bin_discard(void);
 struct kvec;
 u32 sc_bin_block_vecs(struct kvec *vec);	/* fills three */
