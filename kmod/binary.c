@@ -93,6 +93,13 @@ void sc_bin_exit(void)
 	var = NULL;
 }
 
+/* The block's bytes in the file, were it written now. */
+static __always_inline u32 block_bytes(void)
+{
+	return sizeof(struct sc_bin_block_header) + nheads * sizeof(*heads) +
+	       var_len;
+}
+
 /* Whether one more event of @ev_len bytes surely fits in this block's buffers. */
 static __always_inline bool fits(u32 ev_len)
 {
@@ -182,9 +189,7 @@ bool sc_bin_add_event(const struct sc_event *ev, s64 real_offset, u64 room)
 	struct sc_bin_head *h;
 	u32 start, i;
 
-	if (unlikely(!fits(ev->len) ||
-		     sizeof(struct sc_bin_block_header) + nheads * sizeof(*h) +
-		     var_len + ev->len > room))
+	if (unlikely(!fits(ev->len) || block_bytes() + ev->len > room))
 		return false;
 	note_thread(ev, ts);
 	h = &heads[nheads++];
@@ -240,13 +245,7 @@ void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts)
 
 u32 sc_bin_block_size(void)
 {
-	return nheads ? sizeof(struct sc_bin_block_header) +
-			nheads * sizeof(*heads) + var_len : 0;
-}
-
-u32 sc_bin_block_syscalls(void)
-{
-	return nsyscalls;
+	return nheads ? block_bytes() : 0;
 }
 
 /* Drops the block being built; returns how many syscall records it held. */
@@ -283,7 +282,7 @@ u32 sc_bin_block_vecs(struct kvec *vec)
 	vec[0] = (struct kvec) { &bh, sizeof(bh) };
 	vec[1] = (struct kvec) { heads, hbytes };
 	vec[2] = (struct kvec) { var, var_len };
-	return sizeof(bh) + hbytes + var_len;
+	return block_bytes();
 }
 
 /*

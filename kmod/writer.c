@@ -144,27 +144,27 @@ static bool cap_allows(size_t bytes)
 }
 
 /*
- * Writes the binary block built so far and starts the next one; false
- * when the write fell short, which leaves damage a reader skips: every
- * record of the block is lost (counted).
+ * Writes the binary block built so far and starts the next one. Returns
+ * its syscall records, or 0 when the write fell short: that leaves damage
+ * a reader skips, so every record of the block is lost (counted).
  */
-static bool bin_write_block(void)
+static u32 bin_write_block(void)
 {
 	struct kvec vec[3];
 	u32 size = sc_bin_block_vecs(vec);
-	u32 n = sc_bin_block_syscalls();
-	bool whole = true;
+	bool whole;
+	u32 n;
 
 	if (!size)
-		return true;
+		return 0;
 	if (out.len)	/* the file header goes first */
 		flush_out();
-	if (write_vecs(vec, ARRAY_SIZE(vec), size) < size) {
-		atomic64_add(n, &sc_stats.dropped_write);
-		whole = false;
-	}
-	sc_bin_discard();
-	return whole;
+	whole = write_vecs(vec, ARRAY_SIZE(vec), size) == size;
+	n = sc_bin_discard();
+	if (whole)
+		return n;
+	atomic64_add(n, &sc_stats.dropped_write);
+	return 0;
 }
 
 /* Counts @n records the cap refused; the first refusal is marked in the file. */
@@ -199,12 +199,10 @@ static void bin_flush_block(void)
 	u32 size = sc_bin_block_size();
 
 	if (size) {
-		u32 n = sc_bin_block_syscalls();
-
 		if (!cap_allows(size))
 			cap_refuse(sc_bin_discard());
-		else if (bin_write_block())
-			atomic64_add(n, &sc_stats.written);
+		else
+			atomic64_add(bin_write_block(), &sc_stats.written);
 	}
 	block_room = cap_block_room();
 }
