@@ -43,6 +43,46 @@ void sc_inflight_exit(void)
 	vfree(sc_entry_bufs);
 }
 
+/*
+ * Hands what @from's entry left to the slot of @tid, the thread's id from
+ * now on, and frees @from. Only the owning thread calls it; the new slot
+ * is claimed as an entry would claim it.
+ */
+void sc_slot_move(struct sc_slot *from, pid_t tid)
+{
+	struct sc_slot *to = sc_slot_of(tid);
+
+	if (sc_slot_claim(to, tid)) {
+		to->nr = from->nr;
+		to->enter_ns = from->enter_ns;
+		to->compat = from->compat;
+		to->exit_slow = from->exit_slow;
+		to->nargs = from->nargs;
+		to->entry_buf = from->entry_buf;
+		from->entry_buf = -1;
+	} else {
+		atomic64_inc(&sc_stats.entry_missed);
+	}
+	sc_slot_release(from);
+}
+
+/*
+ * The slots and entry buffers held right now. Each belongs to a thread
+ * inside a call, so both are 0 whenever no traced thread is: a number that
+ * stays above that is state the module failed to give back.
+ */
+void sc_inflight_held(u32 *slots, u32 *bufs)
+{
+	int i;
+
+	*slots = 0;
+	*bufs = 0;
+	for (i = 0; i < 1 << SC_SLOT_BITS; i++)
+		*slots += READ_ONCE(sc_slots[i].tid) != 0;
+	for (i = 0; i < ENTRY_BUFS; i++)
+		*bufs += atomic_read(&sc_entry_bufs[i].busy);
+}
+
 static int claim_entry_buf(void)
 {
 	int i;

@@ -331,6 +331,8 @@ static __always_inline void sc_slot_release(struct sc_slot *s)
 	smp_store_release(&s->tid, 0);
 }
 
+void sc_slot_move(struct sc_slot *from, pid_t tid);
+void sc_inflight_held(u32 *slots, u32 *bufs);
 void sc_entry_capture(struct sc_slot *s, struct pt_regs *regs,
 		      const struct sc_desc *desc, bool compat);
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags);

@@ -25,6 +25,8 @@
 /* syscall_get_arguments() fills the event's u64 args in place */
 static_assert(sizeof(unsigned long) == sizeof(u64));
 
+struct linux_binprm;
+
 static struct tracepoint *tp_sys_enter;
 static struct tracepoint *tp_sys_exit;
 
@@ -246,11 +248,26 @@ static __always_inline void enter_selected(const struct sc_filter *f,
 #endif
 
 /*
+ * Whether an unselected task's call is an exec the probes must still see.
+ * At entry, any exec: it may make the task match, and only the entry can
+ * copy the argv it replaces. At exit, only one that failed, to free what
+ * its entry kept; a successful one has been probe_sched_exec()'s, so the
+ * exit's number is read only for failed calls.
+ */
+static __always_inline bool unselected_exec(struct pt_regs *regs, long arg,
+					    bool at_exit)
+{
+	if (!at_exit)
+		return sc_nr_any_flags(arg) & SC_NR_EXEC;
+	return arg < 0 &&
+	       (sc_nr_any_flags(syscall_get_nr(current, regs)) & SC_NR_EXEC);
+}
+
+/*
  * What both probes do first: the filter, inline; the selected path (or a
  * possible exec of an unselected task) out of line, so that a miss stays
  * a few dozen instructions. @arg is the syscall number at entry and the
- * result at exit, where the number is read only for the exec check: the
- * entry's number, but in either ABI, as exec may switch.
+ * result at exit (see unselected_exec()).
  */
 static __always_inline void probe_filter(struct pt_regs *regs, long arg,
 					 bool at_exit,
@@ -260,17 +277,16 @@ static __always_inline void probe_filter(struct pt_regs *regs, long arg,
 {
 	const struct sc_filter *f;
 	bool task_selected;
-	long nr;
 
 	probe_begin();
+	/*
+	 * Never NULL here: main.c publishes the filter before it registers
+	 * the probes and withdraws it only once they are gone.
+	 */
 	f = rcu_dereference_sched(sc_active_filter);
-	if (likely(f)) {
-		task_selected = sc_task_selected(f, current);
-		if (!task_selected)
-			nr = at_exit ? syscall_get_nr(current, regs) : arg;
-		if (task_selected || unlikely(sc_nr_any_flags(nr) & SC_NR_EXEC))
-			selected(f, regs, arg, task_selected);
-	}
+	task_selected = sc_task_selected(f, current);
+	if (task_selected || unlikely(unselected_exec(regs, arg, at_exit)))
+		selected(f, regs, arg, task_selected);
 	probe_end();
 }
 
@@ -450,8 +466,44 @@ static void notrace probe_sys_exit_##clk(void *data,			\
 SC_PROBES(counter, true)
 SC_PROBES(ktime, false)
 
-static void (*probe_sys_enter)(void *, struct pt_regs *, long);
-static void (*probe_sys_exit)(void *, struct pt_regs *, long);
+/*
+ * A successful exec, in the task itself once it has its new comm and, if
+ * a thread other than the leader exec'd, the leader's thread id
+ * (de_thread() swaps them). The exit probe looks for the call's slot under
+ * the new id, and only if the new image is one the filter selects (the
+ * exit of an unselected task checks failed execs alone): so the slot
+ * follows the thread to its new id, or goes free. The scheduler's
+ * tracepoints call their probes with preemption disabled, on every kernel.
+ */
+static void notrace probe_sched_exec(void *data, struct task_struct *p,
+				     pid_t old_pid, struct linux_binprm *bprm)
+{
+	const struct sc_filter *f = rcu_dereference_sched(sc_active_filter);
+	struct sc_slot *s = sc_slot_find(old_pid);
+
+	if (!s)
+		return;
+	if (!sc_task_selected(f, p))
+		sc_slot_release(s);
+	else if (p->pid != old_pid)
+		sc_slot_move(s, p->pid);
+}
+
+/*
+ * A thread's end frees the slot it may still hold: a call whose exit the
+ * filter no longer selected (a PR_SET_NAME away from the filter's name, a
+ * filter changed at run time), with its entry buffer.
+ */
+static void notrace probe_sched_exit(void *data, struct task_struct *p)
+{
+	struct sc_slot *s = sc_slot_find(p->pid);
+
+	if (s)
+		sc_slot_release(s);
+}
+
+static struct tracepoint *tp_sched_exec;
+static struct tracepoint *tp_sched_exit;
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)
 {
@@ -459,39 +511,66 @@ static void find_tracepoint(struct tracepoint *tp, void *priv)
 		tp_sys_enter = tp;
 	else if (!strcmp(tp->name, "sys_exit"))
 		tp_sys_exit = tp;
+	else if (!strcmp(tp->name, "sched_process_exec"))
+		tp_sched_exec = tp;
+	else if (!strcmp(tp->name, "sched_process_exit"))
+		tp_sched_exit = tp;
+}
+
+/*
+ * The probes in the order they are registered, each before those that
+ * depend on it: the slots' cleanup before the syscall probes claim any,
+ * the exit before the entry (an exit without its entry is recorded
+ * without a latency, an entry without its exit would hold its slot).
+ */
+static struct {
+	struct tracepoint *tp;
+	void *probe;
+} hooks[4];
+
+static void unregister_hooks(int n)
+{
+	while (n--)
+		tracepoint_probe_unregister(hooks[n].tp, hooks[n].probe, NULL);
+	tracepoint_synchronize_unregister();
 }
 
 int sc_probes_register(void)
 {
-	int err;
+	bool counter = static_key_enabled(&sc_clock_is_counter);
+	int i, err;
 
 	for_each_kernel_tracepoint(find_tracepoint, NULL);
 	if (!tp_sys_enter || !tp_sys_exit) {
 		pr_err(MY_SYSDIG ": raw syscall tracepoints not found (CONFIG_HAVE_SYSCALL_TRACEPOINTS?)\n");
 		return -ENOENT;
 	}
-	if (static_key_enabled(&sc_clock_is_counter)) {
-		probe_sys_enter = probe_sys_enter_counter;
-		probe_sys_exit = probe_sys_exit_counter;
-	} else {
-		probe_sys_enter = probe_sys_enter_ktime;
-		probe_sys_exit = probe_sys_exit_ktime;
+	if (!tp_sched_exec || !tp_sched_exit) {
+		pr_err(MY_SYSDIG ": sched_process_exec/exit tracepoints not found\n");
+		return -ENOENT;
 	}
-	err = tracepoint_probe_register(tp_sys_exit, probe_sys_exit, NULL);
-	if (err)
-		return err;
-	err = tracepoint_probe_register(tp_sys_enter, probe_sys_enter, NULL);
-	if (err) {
-		tracepoint_probe_unregister(tp_sys_exit, probe_sys_exit, NULL);
-		tracepoint_synchronize_unregister();
+	hooks[0].tp = tp_sched_exit;
+	hooks[0].probe = probe_sched_exit;
+	hooks[1].tp = tp_sched_exec;
+	hooks[1].probe = probe_sched_exec;
+	hooks[2].tp = tp_sys_exit;
+	hooks[2].probe = counter ? probe_sys_exit_counter : probe_sys_exit_ktime;
+	hooks[3].tp = tp_sys_enter;
+	hooks[3].probe = counter ? probe_sys_enter_counter :
+				   probe_sys_enter_ktime;
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		err = tracepoint_probe_register(hooks[i].tp, hooks[i].probe,
+						NULL);
+		if (err) {
+			unregister_hooks(i);
+			return err;
+		}
 	}
-	return err;
+	return 0;
 }
 
 /* Returns once no probe is running any more on any CPU. */
 void sc_probes_unregister(void)
 {
-	tracepoint_probe_unregister(tp_sys_enter, probe_sys_enter, NULL);
-	tracepoint_probe_unregister(tp_sys_exit, probe_sys_exit, NULL);
-	tracepoint_synchronize_unregister();
+	unregister_hooks(ARRAY_SIZE(hooks));
 }

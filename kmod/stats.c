@@ -14,6 +14,7 @@ static struct proc_dir_entry *proc_dir;
 static int stats_show(struct seq_file *m, void *v)
 {
 	u64 pending_drops = 0;
+	u32 slots, bufs;
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -32,6 +33,9 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "write_errors %lld\n", atomic64_read(&sc_stats.write_errors));
 	seq_printf(m, "entries_missed %lld\n",
 		   atomic64_read(&sc_stats.entry_missed));
+	sc_inflight_held(&slots, &bufs);
+	seq_printf(m, "calls_in_flight %u\n", slots);
+	seq_printf(m, "entry_buffers_held %u\n", bufs);
 	return 0;
 }
 
