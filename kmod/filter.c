@@ -392,7 +392,6 @@ MODULE_PARM_DESC(max_size, "stop appending at this file size (K/M/G suffixes; 0:
 module_param_cb(ring_kb, &ring_kb_ops, &sc_ring_kb, 0444);
 MODULE_PARM_DESC(ring_kb, "ring buffer size per CPU in KiB (default 1024)");
 module_param_cb(flush_ms, &flush_ms_ops, &sc_flush_ms, 0644);
-MODULE_PARM_DESC(flush_ms,
-		 "how often the writer drains the rings, in ms (default 20; up to 200 while they stay empty)");
+MODULE_PARM_DESC(flush_ms, "how often the writer drains the rings, in ms (default 20)");
 module_param_cb(path, &path_ops, &sc_path, 0444);
 MODULE_PARM_DESC(path, "record file (default /etc/syscall-record/record); its directory must exist");

@@ -207,27 +207,25 @@ static void bin_flush_block(void)
 	block_room = cap_block_room();
 }
 
-/* Reports @cpu's ring drops since the last drain; returns how many. */
-static u64 report_ring_drops(int cpu)
+static void report_ring_drops(int cpu)
 {
 	struct sc_ring *r = sc_ring_of(cpu);
 	u64 dropped = READ_ONCE(r->dropped);
 	u64 n = dropped - r->dropped_seen;
 
 	if (!n)
-		return 0;
+		return;
 	r->dropped_seen = dropped;
 	atomic64_add(n, &sc_stats.dropped_ring);
 	if (sc_format_binary) {
 		if (!sc_bin_has_room(0))
 			bin_flush_block();
 		sc_bin_add_drop(1, cpu, n, ktime_get_real_ns());
-		return n;
+		return;
 	}
 	ensure_room();
 	sc_out_printf(&out, "drop=%llu, reason=ring, cpu=%d, ts=%lld\n", n, cpu,
 		      ktime_get_real_ns());
-	return n;
 }
 
 /* Appends one event as a text line, unless the size cap refuses it. */
@@ -267,14 +265,12 @@ static void take(const struct sc_event *ev, s64 offset)
  * The merge takes the CPU whose next event completed first, then streams
  * from it while its events stay older than every other CPU's next one:
  * on one CPU, or while one CPU does the work, it compares nothing.
- * Returns whether the rings held anything: events or drops.
  */
-static bool drain(bool final)
+static void drain(bool final)
 {
 	u64 now = sc_clock_sync(&clock_conv);
 	u64 limit = final ? U64_MAX : now;
 	s64 offset = real_offset();
-	bool found = false;
 	int cpu;
 
 	/* a new file, or one its reader truncated, starts with the header */
@@ -310,7 +306,6 @@ static bool drain(bool final)
 		}
 		if (!best)
 			break;
-		found = true;
 		r = sc_ring_of(best_cpu);
 		do {
 			/* the event is the writer's now: its stamps become ns in place */
@@ -323,38 +318,19 @@ static bool drain(bool final)
 	}
 	for_each_possible_cpu(cpu) {
 		sc_ring_release(sc_ring_of(cpu));
-		if (report_ring_drops(cpu))
-			found = true;
+		report_ring_drops(cpu);
 	}
 	bin_flush_block();
 	if (out.len)
 		flush_out();
-	return found;
 }
-
-/*
- * While the rings stay empty (a filter that matches nothing yet, traced
- * processes that sleep), each drain doubles the wait before the next, up
- * to IDLE_MAX_MS (or flush_ms when that is longer); the first drain that
- * finds anything returns to flush_ms. Each wakeup costs the CPU a timer
- * and two context switches: at 20 ms, make bench measured them at a third
- * of a point of nginx's throughput for a filter that matches nothing. The
- * rings hold what arrives meanwhile: 1 MiB per CPU is 5 MB/s for 200 ms.
- */
-#define IDLE_MAX_MS 200
 
 static int writer_fn(void *unused)
 {
-	unsigned int wait_ms = 0;
-
 	while (!kthread_should_stop()) {
-		unsigned int flush_ms = READ_ONCE(sc_flush_ms);
-
-		if (drain(false) || wait_ms < flush_ms)
-			wait_ms = flush_ms;
-		else
-			wait_ms = min(2 * wait_ms, max(flush_ms, IDLE_MAX_MS));
-		schedule_timeout_interruptible(msecs_to_jiffies(wait_ms));
+		drain(false);
+		schedule_timeout_interruptible(
+			msecs_to_jiffies(READ_ONCE(sc_flush_ms)));
 	}
 	return 0;
 }

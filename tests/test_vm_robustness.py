@@ -1,7 +1,7 @@
 """Bad input and hard moments: invalid parameters fail insmod with a reason in dmesg; rmmod while
 processes hammer syscalls leaves a well-formed file and a healthy kernel; a full ring drops and counts;
 the size cap stops the file and truncating it resumes recording; a full disk loses records, counted, and
-nothing else; an idle recorder does not keep waking the machine.
+nothing else.
 """
 
 from __future__ import annotations
@@ -80,15 +80,6 @@ for fmt in text binary; do
   cp /full/record /out/full-$fmt.rec
   rm /full/record
 done
-
-# an idle recorder: while the rings stay empty, the writer thread wakes less and less often
-insmod /my_sysdig.ko proc_name=nomatch || exit 40
-sleep 2
-w=$(grep -l '^my_sysdig_write' /proc/[0-9]*/comm | head -1)
-grep '^voluntary_ctxt_switches' ${{w%/comm}}/status > /out/idle-switches-before.txt
-sleep 4
-grep '^voluntary_ctxt_switches' ${{w%/comm}}/status > /out/idle-switches-after.txt
-rmmod my_sysdig || exit 41
 true
 """
 
@@ -158,15 +149,3 @@ def test_full_disk_counts_what_it_loses(run, fmt, tmp_path):
     assert written == len(records) and getppid > 0
     # every one of the 100000 calls is in the file or counted as lost
     assert getppid + dropped >= 100000 and dropped > 0
-
-
-def test_idle_writer_backs_off(run):
-    """With nothing to record, the writer thread's wakeups cost the traced machine for nothing: it must
-    back off from flush_ms (20 ms: 200 wakeups in 4 s) to at most every 200 ms, yet keep polling. The
-    kernel's count of the thread's voluntary context switches is the oracle."""
-
-    def switches(name: str) -> int:
-        return int(run.text(name).split()[-1])
-
-    woke = switches("idle-switches-after.txt") - switches("idle-switches-before.txt")
-    assert 10 <= woke <= 4 / 0.2 + 5, woke
