@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from expected_records import CHILD, Call, stage2
-from vm_support import RECORD, counts, parse_record_file, record_symbols, vm_fixtures
+from vm_support import RECORD, counts, parse_record_file, proc_stats, record_symbols, vm_fixtures
 
 from mysysdig.model import Record
 
@@ -144,8 +144,8 @@ def test_exec_from_a_thread_keeps_its_entry_and_leaves_nothing_held(run):
     after = records[records.index(thread_exec) + 1 :]
     assert [r.syscall for r in after if r.syscall in ("getppid", "exit_group")] == ["getppid", "exit_group"]
     assert {(r.pid, r.tid) for r in after} == {(pid, pid)}
-    stats = dict(line.split() for line in run.text("execthread.stats").splitlines())
-    assert (stats["calls_in_flight"], stats["entry_buffers_held"]) == ("0", "0"), stats
+    stats = proc_stats(run.text("execthread.stats"))
+    assert (stats["calls_in_flight"], stats["entry_buffers_held"]) == (0, 0), stats
 
 
 def test_every_field_of_every_stage2_call(direct, target, symbols):
