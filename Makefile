@@ -14,8 +14,12 @@ all: modules
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# Not Kbuild's "M=... clean": it deletes every *.ko below M, .cache's kernel modules too.
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	find . -maxdepth 1 -type f \( -name '*.o' -o -name '.*.o' -o -name '.*.cmd' -o -name '*.ko' \
+		-o -name '*.mod' -o -name '*.mod.c' \) -delete
+	find kmod -type f \( -name '*.o' -o -name '.*.cmd' \) -delete
+	rm -f Module.symvers modules.order kmod/syscall-names.h
 
 setup:
 	bash scripts/setup.sh
