@@ -347,6 +347,7 @@ struct sc_ring {
 	u64 head;		/* written by the producer (this CPU) */
 	u64 resv;		/* producer-private: start of the reserved event */
 	u64 dropped;		/* producer: events that did not fit */
+	u32 wake_at;		/* size / 2: a fuller ring wakes the writer */
 	u64 tail ____cacheline_aligned;	/* written by the consumer */
 	u64 cursor;		/* consumer-private read position */
 	u64 dropped_seen;	/* consumer: drops already reported */
@@ -362,6 +363,12 @@ static inline struct sc_ring *sc_ring_of(int cpu)
 }
 
 void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len);
+bool sc_ring_has_room(struct sc_ring *r, u64 used);
+
+/* writer.c: what wakes the sleeping writer early, see there */
+enum { SC_WRITER_AWAKE, SC_WRITER_NAPPING, SC_WRITER_IDLE };
+extern int sc_writer_sleep;
+void sc_writer_wake(void);
 
 /* Whether @len bytes fit between the head and the end of the buffer. */
 static __always_inline bool sc_ring_fits_to_end(struct sc_ring *r, u32 len)
@@ -372,17 +379,17 @@ static __always_inline bool sc_ring_fits_to_end(struct sc_ring *r, u32 len)
 /*
  * Reserves @len bytes (a multiple of 8) at the head, which the caller
  * knows fit before the end of the buffer; NULL (and a drop counted) when
- * the ring is full. Preemption is disabled by the caller.
+ * the ring is full. Preemption is disabled by the caller. Past half full,
+ * sc_ring_has_room() also wakes the writer.
  */
 static __always_inline void *sc_ring_reserve_to_end(struct sc_ring *r,
 						    u32 len)
 {
 	u64 head = r->head;
+	u64 used = head + len - smp_load_acquire(&r->tail);
 
-	if (unlikely(head + len - smp_load_acquire(&r->tail) > r->size)) {
-		r->dropped++;
+	if (unlikely(used > r->wake_at) && !sc_ring_has_room(r, used))
 		return NULL;
-	}
 	r->resv = head;
 	return r->buf + (head & r->mask);
 }
@@ -400,10 +407,43 @@ static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
 	return sc_ring_reserve_to_end(r, len);
 }
 
+/*
+ * The hot path's reservation: @len bytes when they fit before the end of
+ * the buffer, and in the ring without waking the writer (under half full,
+ * or it is awake already); otherwise NULL, having done nothing, and the
+ * caller takes its slow path, which reserves with sc_ring_reserve(). No
+ * call here, so the caller saves no registers.
+ */
+static __always_inline void *sc_ring_reserve_quiet(struct sc_ring *r, u32 len)
+{
+	u64 head = r->head;
+	u64 used;
+
+	if (unlikely(!sc_ring_fits_to_end(r, len)))
+		return NULL;
+	used = head + len - smp_load_acquire(&r->tail);
+	if (unlikely(used > r->wake_at) &&
+	    (READ_ONCE(sc_writer_sleep) != SC_WRITER_AWAKE || used > r->size))
+		return NULL;
+	r->resv = head;
+	return r->buf + (head & r->mask);
+}
+
 /* Publishes the event reserved last, now known to be @len bytes long. */
 static __always_inline void sc_ring_commit(struct sc_ring *r, u32 len)
 {
 	smp_store_release(&r->head, r->resv + len);
+}
+
+/*
+ * After a commit: wakes the writer if it sleeps until the next event. One
+ * load of a line nobody writes while records flow; call it last, where
+ * the call can be a tail call.
+ */
+static __always_inline void sc_writer_notify(void)
+{
+	if (unlikely(READ_ONCE(sc_writer_sleep) == SC_WRITER_IDLE))
+		sc_writer_wake();
 }
 
 /* The next event before @limit_head, skipping pads; NULL when none. */

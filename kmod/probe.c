@@ -138,6 +138,7 @@ static noinline void record_no_return(struct pt_regs *regs, long nr,
 	ev->ret = 0;
 	ev->len = len;
 	sc_ring_commit(r, len);
+	sc_writer_notify();
 }
 
 /*
@@ -370,6 +371,7 @@ static __always_inline void record_exit(struct pt_regs *regs, long nr,
 	}
 	ev->len = ALIGN(len, 8);
 	sc_ring_commit(r, ev->len);
+	sc_writer_notify();
 release:
 	if (s)
 		sc_slot_release(s);
@@ -396,7 +398,9 @@ static noinline void exit_slow(const struct sc_filter *f,
 /*
  * The exit of a plain call (native, no user memory to copy, see the
  * entry's checks): the event is the head and the argument values. Returns
- * false, having done nothing, when the ring must wrap: exit_slow()'s job.
+ * false, having done nothing, when the ring must wrap or is past half
+ * full (the writer may need waking, the event may not fit): exit_slow()'s
+ * job.
  */
 static __always_inline bool record_plain(struct sc_slot *s,
 					 struct pt_regs *regs, long ret,
@@ -406,19 +410,17 @@ static __always_inline bool record_plain(struct sc_slot *s,
 	struct sc_event *ev;
 	u32 len;
 
-	if (unlikely(!sc_ring_fits_to_end(r, SC_EVENT_ROOM)))
+	ev = sc_ring_reserve_quiet(r, SC_EVENT_ROOM);
+	if (unlikely(!ev))
 		return false;
-	ev = sc_ring_reserve_to_end(r, SC_EVENT_ROOM);
-	if (likely(ev)) {
-		fill_header(ev, s->nr, false, s->nargs);
-		get_native_args(regs, ev->args, s->nargs);
-		ev->ret = ret;
-		ev->enter_ns = s->enter_ns;
-		ev->exit_ns = sc_clock_read(counter);
-		len = sizeof(*ev) + s->nargs * sizeof(u64);
-		ev->len = len;
-		sc_ring_commit(r, len);
-	}
+	fill_header(ev, s->nr, false, s->nargs);
+	get_native_args(regs, ev->args, s->nargs);
+	ev->ret = ret;
+	ev->enter_ns = s->enter_ns;
+	ev->exit_ns = sc_clock_read(counter);
+	len = sizeof(*ev) + s->nargs * sizeof(u64);
+	ev->len = len;
+	sc_ring_commit(r, len);
 	smp_store_release(&s->tid, 0);	/* a plain entry has no entry buffer */
 	return true;
 }
@@ -433,8 +435,10 @@ static __always_inline void exit_selected(const struct sc_filter *f,
 	/* sc_slot_find() without its NULL: this path has no use for one */
 	if (likely(task_selected && READ_ONCE(s->tid) == tid &&
 		   !s->exit_slow && !f->by_syscall) &&
-	    record_plain(s, regs, ret, counter))
+	    record_plain(s, regs, ret, counter)) {
+		sc_writer_notify();
 		return;
+	}
 	exit_slow(f, regs, ret, task_selected);
 }
 

@@ -32,6 +32,7 @@ int sc_rings_init(unsigned int bytes_per_cpu)
 		}
 		r->size = size;
 		r->mask = size - 1;
+		r->wake_at = size / 2;
 	}
 	return 0;
 }
@@ -49,6 +50,20 @@ void sc_rings_exit(void)
 }
 
 /*
+ * A reservation that leaves the ring over half full: the writer may be
+ * napping for flush_ms, and a burst can fill the rest in less, so wake it
+ * now. Returns whether @used bytes fit at all; a drop is counted if not.
+ */
+bool sc_ring_has_room(struct sc_ring *r, u64 used)
+{
+	sc_writer_wake();
+	if (used <= r->size)
+		return true;
+	r->dropped++;
+	return false;
+}
+
+/*
  * The reservation that does not fit before the end of the buffer: the
  * rest becomes a pad event the consumer skips. An event longer than half
  * the ring is never kept, so that one record cannot wait for a whole ring.
@@ -57,13 +72,15 @@ void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len)
 {
 	u64 head = r->head;
 	u32 to_end = r->size - (head & r->mask);
+	u64 used = head + to_end + len - smp_load_acquire(&r->tail);
 	struct sc_event *pad;
 
-	if (len > r->size / 2 ||
-	    head + to_end + len - smp_load_acquire(&r->tail) > r->size) {
+	if (len > r->size / 2) {
 		r->dropped++;
 		return NULL;
 	}
+	if (used > r->wake_at && !sc_ring_has_room(r, used))
+		return NULL;
 	pad = (struct sc_event *)(r->buf + (head & r->mask));
 	pad->len = to_end;
 	pad->type = SC_EV_PAD;

@@ -19,6 +19,7 @@
 #include <linux/delay.h>
 #include <linux/timekeeping.h>
 #include <linux/uio.h>
+#include <linux/irq_work.h>
 #include "my_sysdig.h"
 
 #define OUT_SIZE (1024 * 1024)
@@ -207,25 +208,27 @@ static void bin_flush_block(void)
 	block_room = cap_block_room();
 }
 
-static void report_ring_drops(int cpu)
+/* Reports @cpu's ring drops since the last drain; returns how many. */
+static u64 report_ring_drops(int cpu)
 {
 	struct sc_ring *r = sc_ring_of(cpu);
 	u64 dropped = READ_ONCE(r->dropped);
 	u64 n = dropped - r->dropped_seen;
 
 	if (!n)
-		return;
+		return 0;
 	r->dropped_seen = dropped;
 	atomic64_add(n, &sc_stats.dropped_ring);
 	if (sc_format_binary) {
 		if (!sc_bin_has_room(0))
 			bin_flush_block();
 		sc_bin_add_drop(1, cpu, n, ktime_get_real_ns());
-		return;
+		return n;
 	}
 	ensure_room();
 	sc_out_printf(&out, "drop=%llu, reason=ring, cpu=%d, ts=%lld\n", n, cpu,
 		      ktime_get_real_ns());
+	return n;
 }
 
 /* Appends one event as a text line, unless the size cap refuses it. */
@@ -265,12 +268,14 @@ static void take(const struct sc_event *ev, s64 offset)
  * The merge takes the CPU whose next event completed first, then streams
  * from it while its events stay older than every other CPU's next one:
  * on one CPU, or while one CPU does the work, it compares nothing.
+ * Returns whether the rings held anything: events or drops.
  */
-static void drain(bool final)
+static bool drain(bool final)
 {
 	u64 now = sc_clock_sync(&clock_conv);
 	u64 limit = final ? U64_MAX : now;
 	s64 offset = real_offset();
+	bool found = false;
 	int cpu;
 
 	/* a new file, or one its reader truncated, starts with the header */
@@ -306,6 +311,7 @@ static void drain(bool final)
 		}
 		if (!best)
 			break;
+		found = true;
 		r = sc_ring_of(best_cpu);
 		do {
 			/* the event is the writer's now: its stamps become ns in place */
@@ -318,20 +324,88 @@ static void drain(bool final)
 	}
 	for_each_possible_cpu(cpu) {
 		sc_ring_release(sc_ring_of(cpu));
-		report_ring_drops(cpu);
+		if (report_ring_drops(cpu))
+			found = true;
 	}
 	bin_flush_block();
 	if (out.len)
 		flush_out();
+	return found;
+}
+
+/*
+ * While records flow, the writer drains every flush_ms (napping). Once a
+ * drain finds the rings empty (a filter that matches nothing yet, traced
+ * processes that sleep), it sleeps until a probe commits the next event
+ * (idle): timer wakeups every 20 ms cost a CPU that runs nothing else two
+ * context switches each, a third of a point of nginx's throughput in make
+ * bench. A napping writer is also woken by a reservation that leaves a
+ * ring over half full, so a burst does not outrun the nap.
+ *
+ * Waking a task takes the scheduler's locks, which a probe must not, so
+ * the first probe that sees sc_writer_sleep set queues an irq_work, the
+ * way ftrace and perf wake their readers. An idle writer sets the flag
+ * before it looks at the rings one last time, with a full barrier
+ * between; a commit that raced that look without a barrier of its own
+ * waits for the next commit, or IDLE_MAX_MS at most.
+ */
+#define IDLE_MAX_MS 1000
+
+int sc_writer_sleep __cacheline_aligned_in_smp;
+
+static void wake_writer(struct irq_work *work)
+{
+	wake_up_process(writer_task);
+}
+
+static DEFINE_IRQ_WORK(writer_wakeup, wake_writer);
+
+void sc_writer_wake(void)
+{
+	if (READ_ONCE(sc_writer_sleep) && xchg(&sc_writer_sleep, SC_WRITER_AWAKE))
+		irq_work_queue(&writer_wakeup);
+}
+
+/* Whether no CPU's ring holds an event the writer has not taken. */
+static bool rings_empty(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct sc_ring *r = sc_ring_of(cpu);
+
+		if (smp_load_acquire(&r->head) != r->cursor)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Naps for flush_ms, or sleeps until the next event when @idle and the
+ * rings are still empty (events the drain left for being newer than its
+ * clock reading make it a nap).
+ */
+static void writer_sleep(bool idle)
+{
+	/* the state first: a wakeup from here on cuts schedule() short */
+	set_current_state(TASK_INTERRUPTIBLE);
+	WRITE_ONCE(sc_writer_sleep, idle ? SC_WRITER_IDLE : SC_WRITER_NAPPING);
+	smp_mb();	/* the flag before the rings, see sc_writer_notify() */
+	if (idle && !rings_empty()) {
+		idle = false;
+		WRITE_ONCE(sc_writer_sleep, SC_WRITER_NAPPING);
+	}
+	if (!kthread_should_stop())
+		schedule_timeout(msecs_to_jiffies(idle ? IDLE_MAX_MS :
+						  READ_ONCE(sc_flush_ms)));
+	__set_current_state(TASK_RUNNING);
+	WRITE_ONCE(sc_writer_sleep, SC_WRITER_AWAKE);
 }
 
 static int writer_fn(void *unused)
 {
-	while (!kthread_should_stop()) {
-		drain(false);
-		schedule_timeout_interruptible(
-			msecs_to_jiffies(READ_ONCE(sc_flush_ms)));
-	}
+	while (!kthread_should_stop())
+		writer_sleep(!drain(false));
 	return 0;
 }
 
@@ -378,6 +452,7 @@ fail:
 /* Call once the probes are gone: whatever they left in the rings is kept. */
 void sc_writer_stop(void)
 {
+	irq_work_sync(&writer_wakeup);	/* the probes are gone: none is queued after */
 	kthread_stop(writer_task);
 	drain(true);
 	filp_close(record_file, NULL);

@@ -32,8 +32,8 @@ cp {RECORD} /out/binary.rec
 # x86: the runs below compute the blocks' CRC with crc32-pclmul, the ones above with lib/crc32
 [ ! -f /crc32-pclmul.ko ] || insmod /crc32-pclmul.ko || exit 48
 touch /tmp/go
-insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 flush_ms=5000 format=binary || exit 44
-/bin/sc_spinner /tmp/go 20000
+insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 format=binary || exit 44
+/bin/sc_spinner /tmp/go 20000 fifo || exit 49
 cat /proc/my_sysdig/stats > /out/drop-stats.txt
 rmmod my_sysdig || exit 45
 cp {RECORD} /out/drop.rec
