@@ -66,7 +66,8 @@ def _build_deb_modules(
     base = cache_dir() / "build" / f"peers-{kernel.abi}" / deb.stem
     done = base / "ko"
     stamp = base / "built"
-    if stamp.exists():
+    # the stamp lists the modules; a .ko deleted since (a Kbuild "M=... clean" above .cache) rebuilds
+    if stamp.exists() and all((done / name).is_file() for name in stamp.read_text().split()):
         return sorted(done.glob("*.ko"))
     log(f"bench: building {package} modules for {kernel.abi} (once; LTTng's take 2-3 min on 2 cores)")
     if base.exists():
