@@ -9,7 +9,9 @@ architecture and machine type has without extra kernel modules.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
+import fcntl
 import gzip
 import hashlib
 import os
@@ -167,6 +169,7 @@ def _run_qemu(
         )
     except FileNotFoundError:
         raise TestbedError(f"{cmd[0]} not found: run scripts/setup.sh") from None
+    _widen_pipe(proc)
     reader = _ConsoleReader(proc, marker, start, echo)
     reader.start()
     timed_out = False
@@ -182,6 +185,18 @@ def _run_qemu(
             proc.wait()
     reader.join()
     return bytes(reader.data), time.monotonic() - start, reader.boot_s, timed_out
+
+
+def _widen_pipe(proc: subprocess.Popen[bytes]) -> None:
+    """Give QEMU's console pipe 1 MiB (the default pipe-max-size) instead of 64 KiB.
+
+    x86's emulated 16550 drops a byte the chardev refuses a few times running (MAX_XMIT_RETRY in
+    QEMU's hw/char/serial.c), and a full pipe refuses: a reader starved on a loaded host once cost
+    a file transfer ("invalid distance too far back"). 1 MiB is about 4 s of console at TCG speed.
+    """
+    assert proc.stdout is not None
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 class _ConsoleReader(threading.Thread):
