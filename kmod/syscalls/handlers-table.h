@@ -217,7 +217,13 @@ SC(prctl,	E(prctl, option), A(HEX, arg2), A(HEX, arg3), A(HEX, arg4),
 		A(HEX, arg5))
 SC(ptrace,	E(ptrace, request), A(INT, pid), A(PTR, addr), A(HEX, data))
 SC(seccomp,	E(seccomp_op, op), F(seccomp_flags, flags), A(PTR, uargs))
+/* 7.2 and 7.3 pass bpf() common attributes too (6.12 does not). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
+SC(bpf,		E(bpf, cmd), A(PTR, uattr), A(UINT, size),
+		A(PTR, uattr_common), A(UINT, size_common))
+#else
 SC(bpf,		E(bpf, cmd), A(PTR, uattr), A(UINT, size))
+#endif
 SC(setpgid,	A(INT, pid), A(INT, pgid))
 SC(setsid)
 #ifdef __NR_getrlimit

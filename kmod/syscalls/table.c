@@ -8,6 +8,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
+#include <linux/version.h>
 #include <generated/utsrelease.h>
 #include <asm/unistd.h>
 #include "my_sysdig.h"
