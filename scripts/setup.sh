@@ -3,9 +3,13 @@
 #
 # Idempotent: a second run only checks. Works unattended (CI=true, no stdin).
 # The host cannot load modules, so tests boot Debian's own kernels in QEMU.
-# Four targets (MYSYSDIG_TARGETS narrows them): x86_64 and arm64, each on
-# bookworm's kernel (6.1) and on the newest 6.12 from bookworm-backports that
-# has an image, headers, -common headers and a linux-kbuild all published.
+# Six targets (MYSYSDIG_TARGETS narrows them): x86_64 and arm64, each on
+# bookworm's kernel (6.1), on the newest 6.12 from bookworm-backports that
+# has an image, headers, -common headers and a linux-kbuild all published,
+# and on the newest 7.3 (NEW_SERIES) from trixie-backports likewise. The latter's
+# headers need trixie's gcc-14 and glibc (their kbuild tools are linked
+# against it), so its modules are built inside a minimal trixie chroot,
+# debootstrapped once into .cache/chroots/trixie.
 #
 # Kernel packages and the arm64 guest userland are fetched with apt-get
 # download through a private apt configuration under .cache/apt (sources,
@@ -23,7 +27,13 @@ CACHE="${MYSYSDIG_CACHE_DIR:-$ROOT/.cache}"
 LOG="$CACHE/setup.log"
 LOG_NAME="${LOG#"$ROOT"/}"
 APT_DIR="$CACHE/apt"
-TARGETS="${MYSYSDIG_TARGETS:-x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12}"
+# The newest series trixie-backports publishes whole (image, modules,
+# headers, kbuild) for both arches; scripts/testbed/kernel.py's SERIES
+# names it too. (Its 6.19 images lack modules and headers.)
+NEW_SERIES=7.3
+NEW_RELEASE=trixie
+TARGETS="${MYSYSDIG_TARGETS:-x86_64-6.1 x86_64-6.12 x86_64-$NEW_SERIES arm64-6.1 arm64-6.12 arm64-$NEW_SERIES}"
+TARGETS="${TARGETS//,/ }"
 # Where 6.12 comes from. bookworm-security also carries a 6.12 series
 # (6.12.x-1~deb12u1); set this to bookworm-security to test that one instead.
 SUITE_6_12="${MYSYSDIG_SUITE_6_12:-}"
@@ -33,7 +43,7 @@ export DEBIAN_FRONTEND=noninteractive
 # workloads for aarch64, armhf (AArch32) and i686 (ia32). Never gcc-multilib:
 # on bookworm it conflicts with the cross compilers and apt silently removes
 # gcc-aarch64-linux-gnu and gcc-arm-linux-gnueabihf.
-PACKAGES=(qemu-system-x86 qemu-system-arm busybox-static cpio strace kmod gcc make
+PACKAGES=(qemu-system-x86 qemu-system-arm busybox-static cpio strace kmod gcc make debootstrap
           libc6-dev bc flex bison libelf-dev libssl3 zlib1g binutils
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross
           gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
@@ -43,6 +53,11 @@ CROSS_TOOLS=(aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc i686-linux-gnu-gcc qe
 # The arm64 guest's busybox and strace; their shared libraries are added from
 # the resolved Depends of these packages.
 ARM64_USERLAND=(busybox-static strace)
+# The build chroot of the newest series: its headers name gcc-14 (and
+# aarch64-linux-gnu-gcc-14 for arm64); its kbuild tools (fixdep, modpost,
+# objtool) need trixie's libc, libelf and libssl; pahole, which the kbuild
+# package depends on, keeps kbuild from warning about its version.
+CHROOT_PACKAGES=(gcc-14 gcc-14-aarch64-linux-gnu make libc6-dev libelf1t64 libssl3t64 zlib1g bc pahole)
 
 NAME=setup
 # shellcheck source=scripts/apt-common.sh
@@ -74,10 +89,15 @@ install_host_packages() {
 papt() { APT_CONFIG="$APT_DIR/apt.conf" "$1" -o Dir::Cache::pkgcache="$APT_DIR/cache/pkgcache.bin" "${@:2}"; }
 
 # The private sources: the host's own Debian suites for this release (same
-# mirrors, main only) plus <codename>-backports. Lists and state live in
-# .cache/apt; the host's trusted keys are used as they are.
+# mirrors, main only) plus <codename>-backports and $NEW_RELEASE-backports.
+# Lists and state live in .cache/apt; the host's trusted keys are used as
+# they are. $NEW_RELEASE-backports is pinned to 1 so it only ever supplies
+# the kernel packages named by their exact version, never a candidate for
+# the arm64 userland.
 private_apt_config() {
     mkdir -p "$APT_DIR"/{lists/partial,archives/partial,cache,sources.list.d,preferences.d}
+    printf 'Package: *\nPin: release n=%s\nPin-Priority: 1\n' "$NEW_RELEASE-backports" \
+        >"$APT_DIR/preferences.d/$NEW_RELEASE-backports.pref"
     [ -f "$APT_DIR/status" ] || : >"$APT_DIR/status"
     cat >"$APT_DIR/apt.conf" <<EOF
 // Written by scripts/setup.sh: a private apt for downloading kernels and
@@ -101,10 +121,12 @@ EOF
              sort -u)"
     main_site="$(awk -v c="$CODENAME" '$2 == c {print $1; exit}' <<<"$sites")"
     [ -n "$main_site" ] || { echo "setup: no $CODENAME source in the host's apt configuration" >&2; exit 1; }
+    MIRROR="$main_site"
     {
         echo "# Written by scripts/setup.sh from the host's Debian sources."
         awk -v k="$keyring" '{print "deb " k $1 " " $2 " main"}' <<<"$sites"
         echo "deb ${keyring}$main_site $CODENAME-backports main"
+        echo "deb ${keyring}$main_site $NEW_RELEASE-backports main"
     } >"$tmp"
     if ! cmp -s "$tmp" "$APT_DIR/sources.list.d/debian.list"; then
         mv "$tmp" "$APT_DIR/sources.list.d/debian.list"
@@ -204,6 +226,43 @@ resolve_6_12() {
     echo "$best-$arch $best_version linux-headers-$best-common linux-kbuild-$best"
 }
 
+# The newest $NEW_SERIES in $NEW_RELEASE-backports for which the image and
+# the packages it is split into (linux-binary-*, linux-modules-*,
+# linux-base-*), the headers, -common headers and kbuild all exist at the
+# same version. Prints "abi version pkg..." (every package but the image
+# metapackage and kbuild, which the caller adds).
+resolve_new() {
+    local arch="$1" suite="$NEW_RELEASE-backports" base abi best="" best_version="" best_pkgs=""
+    local versions pkg pkgs v
+    for base in $(papt apt-cache pkgnames "linux-headers-$NEW_SERIES." 2>/dev/null |
+                  sed -n "s/^linux-headers-\(${NEW_SERIES//./\\.}\.[^-]*\)-common\$/\1/p" | sort -u); do
+        abi="$base-$arch"
+        versions="$(versions_in_suite "linux-image-$abi:$arch" "$suite" | sort -u)"
+        [ -n "$versions" ] || continue
+        v="$(newest <<<"$versions")"
+        # The image's and headers' own Depends of this ABI (split image parts, -common).
+        pkgs="$( { papt apt-cache depends "linux-image-$abi:$arch=$v" "linux-headers-$abi:$arch=$v" 2>/dev/null |
+                   sed -n 's/^ *Depends: <\{0,1\}\([^:> ]*\).*$/\1/p'; echo "linux-headers-$abi"; } |
+                 grep -F -- "-$base-" | grep -v '^linux-kbuild-' | sort -u)"
+        for pkg in $pkgs "linux-kbuild-$base"; do
+            case "$pkg" in *-common) ;; linux-kbuild-*) pkg="$pkg:$HOST_ARCH" ;; *) pkg="$pkg:$arch" ;; esac
+            [ -n "$versions" ] || break
+            versions="$(comm -12 <(echo "$versions") <(versions_in_suite "$pkg" "$suite" | sort -u))"
+        done
+        [ -n "$versions" ] || continue
+        v="$(newest <<<"$versions")"
+        if [ -z "$best_version" ] || dpkg --compare-versions "$v" gt "$best_version"; then
+            best="$base" best_version="$v" best_pkgs="$pkgs"
+        fi
+    done
+    [ -n "$best" ] || {
+        echo "no $NEW_SERIES kernel in $suite has image, modules, headers, -common headers and kbuild for $arch" >&2
+        return 1
+    }
+    # shellcheck disable=SC2086  # the package names, one a line, onto this one
+    echo "$best-$arch $best_version" $best_pkgs
+}
+
 # --------------------------------------------------------------- downloads
 
 spec_name() {  # "name:arch=version" -> name
@@ -274,7 +333,7 @@ unpack_debs() {
 
 # Fetch and unpack one target's kernel, then write .cache/targets/<t>.env.
 fetch_target() {
-    local target="$1" arch series deb_arch resolved abi version common kbuild root specs debs
+    local target="$1" arch series deb_arch resolved abi version common kbuild root specs debs chroot_line=""
     arch="${target%-*}" series="${target##*-}"
     case "$arch" in
     x86_64) deb_arch=amd64 ;;
@@ -284,13 +343,26 @@ fetch_target() {
     case "$series" in
     6.1) resolved="$(resolve_6_1 "$deb_arch")" || return 1 ;;
     6.12) resolved="$(resolve_6_12 "$deb_arch")" || return 1 ;;
+    "$NEW_SERIES") resolved="$(resolve_new "$deb_arch")" || return 1 ;;
     *) echo "unknown kernel series in target $target" >&2; return 1 ;;
     esac
-    read -r abi version common kbuild <<<"$resolved"
-    specs=("linux-image-$abi:$deb_arch=$version" "linux-headers-$abi:$deb_arch=$version"
-           "$common=$version" "$kbuild:$HOST_ARCH=$version")
+    if [ "$series" = "$NEW_SERIES" ]; then
+        local pkg parts
+        read -r abi version parts <<<"$resolved"
+        specs=("linux-kbuild-${abi%-"$deb_arch"}:$HOST_ARCH=$version")
+        for pkg in $parts; do
+            case "$pkg" in *-common) specs+=("$pkg=$version") ;; *) specs+=("$pkg:$deb_arch=$version") ;; esac
+        done
+        [ -f "$CHROOT_DIR/.debootstrapped" ] ||
+            { echo "no $NEW_RELEASE build chroot in ${CHROOT_DIR#"$ROOT"/}" >&2; return 1; }
+        chroot_line="chroot=$CHROOT_DIR"
+    else
+        read -r abi version common kbuild <<<"$resolved"
+        specs=("linux-image-$abi:$deb_arch=$version" "linux-headers-$abi:$deb_arch=$version"
+               "$common=$version" "$kbuild:$HOST_ARCH=$version")
+    fi
     download_debs "${specs[@]}" || return 1
-    mapfile -t debs < <(deb_files "${specs[@]}") && [ "${#debs[@]}" = 4 ] || return 1
+    mapfile -t debs < <(deb_files "${specs[@]}") && [ "${#debs[@]}" = "${#specs[@]}" ] || return 1
     root="$CACHE/kernels/$abi"
     unpack_debs "$root" fix_headers "${debs[@]}" || return 1
     if ! [ -f "$root/boot/vmlinuz-$abi" ] || ! [ -d "$root/lib/modules/$abi" ] ||
@@ -298,21 +370,36 @@ fetch_target() {
         echo "unpacked $abi lacks its image, modules or headers" >&2
         return 1
     fi
-    printf 'target=%s\narch=%s\nseries=%s\nabi=%s\nversion=%s\n' \
-        "$target" "$arch" "$series" "$abi" "$version" >"$CACHE/targets/$target.env.new"
+    { printf 'target=%s\narch=%s\nseries=%s\nabi=%s\nversion=%s\n' "$target" "$arch" "$series" "$abi" "$version"
+      [ -z "$chroot_line" ] || echo "$chroot_line"; } >"$CACHE/targets/$target.env.new"
     mv "$CACHE/targets/$target.env.new" "$CACHE/targets/$target.env"
     say "$target: kernel $abi ($version) ready"
 }
 
-# The headers' Makefile includes the -common tree by absolute /usr/src path:
-# point it at the unpacked copy. Their scripts/ and tools/ links are relative
-# (../../lib/linux-kbuild-*) and so resolve to the kbuild unpacked beside them.
+# The headers' Makefile includes the -common tree by absolute /usr/src path
+# (and from 7.x sets KBUILD_OUTPUT to its own): point both at the unpacked
+# copy. Their scripts/ and tools/ links are relative
+# (../../lib/linux-kbuild-*) and so resolve to the kbuild unpacked beside
+# them. Kernels packaged for merged /usr (trixie's: modules and vmlinuz in
+# usr/lib/modules/<abi>/) get the links lib -> usr/lib and
+# boot/vmlinuz-<abi>, so every tree has the layout scripts/testbed expects.
 # $1 the unpacked tree, $2 where it will live.
 fix_headers() {
-    local tree="$1" dest="$2" makefile
+    local tree="$1" dest="$2" makefile image
+    if ! [ -e "$tree/lib" ] && [ -d "$tree/usr/lib/modules" ]; then
+        ln -s usr/lib "$tree/lib"
+    fi
+    for image in "$tree"/usr/lib/modules/*/vmlinuz; do
+        [ -f "$image" ] || continue
+        image="${image#"$tree"/usr/lib/modules/}"
+        mkdir -p "$tree/boot"
+        [ -e "$tree/boot/vmlinuz-${image%/vmlinuz}" ] ||
+            ln -s "../usr/lib/modules/$image" "$tree/boot/vmlinuz-${image%/vmlinuz}"
+    done
     for makefile in "$tree"/usr/src/linux-headers-*/Makefile; do
         case "$makefile" in */linux-headers-*-common/Makefile) continue ;; esac
-        sed -i "s|^include /usr/src/|include $dest/usr/src/|" "$makefile"
+        sed -i -e "s|^include /usr/src/|include $dest/usr/src/|" \
+            -e "s|^KBUILD_OUTPUT=/usr/src/|KBUILD_OUTPUT=$dest/usr/src/|" "$makefile"
         grep -q "^include $dest/usr/src/linux-headers-.*-common/Makefile\$" "$makefile" ||
             { echo "unexpected headers Makefile: $(cat "$makefile")" >&2; return 1; }
     done
@@ -336,6 +423,34 @@ setup_target() {
         >"$CACHE/targets/$target.env"
     echo "setup: ERROR: target $target UNAVAILABLE, its VM tests will fail: $reason" >&2
     FAILED_TARGETS+=("$target")
+}
+
+# The $NEW_RELEASE chroot that builds modules for $NEW_SERIES kernels:
+# debootstrap minbase plus CHROOT_PACKAGES, its .debs cached in
+# .cache/debootstrap, built once (about 40 s cold, 130 MB of downloads,
+# 690 MB unpacked) and rebuilt only when the package list changes.
+# scripts/testbed/build.py runs make in it with the cache bind-mounted at
+# the same path, so kernel trees and build dirs keep their host paths.
+CHROOT_DIR="$CACHE/chroots/$NEW_RELEASE"
+setup_chroot() {
+    local dest="$CHROOT_DIR" stamp include
+    stamp="$(printf '%s\n' "$NEW_RELEASE" "${CHROOT_PACKAGES[@]}")"
+    if [ -f "$dest/.debootstrapped" ] && [ "$(cat "$dest/.debootstrapped")" = "$stamp" ]; then
+        return 0
+    fi
+    include="$(IFS=,; echo "${CHROOT_PACKAGES[*]}")"
+    say "debootstrap $NEW_RELEASE + $include into ${dest#"$ROOT"/} (about 1 min)"
+    mkdir -p "$CACHE/debootstrap" "$CACHE/chroots"
+    rm -rf "$dest.tmp"
+    if ! debootstrap --variant=minbase --cache-dir="$CACHE/debootstrap" --include="$include" \
+            "$NEW_RELEASE" "$dest.tmp" "$MIRROR" >>"$LOG" 2>&1; then
+        rm -rf "$dest.tmp"
+        echo "setup: ERROR: debootstrap $NEW_RELEASE failed (see $LOG_NAME); $NEW_SERIES targets will fail" >&2
+        return 1
+    fi
+    printf '%s\n' "$stamp" >"$dest.tmp/.debootstrapped"
+    rm -rf "$dest"
+    mv "$dest.tmp" "$dest"
 }
 
 # busybox-static:arm64 and strace:arm64 plus every arm64 package they depend
@@ -399,6 +514,7 @@ main() {
     private_lists_present || private_apt_update || true
     FAILED_TARGETS=()
     local target
+    case " $TARGETS " in *"-$NEW_SERIES "*) setup_chroot || FAILED_TARGETS+=("$NEW_RELEASE-chroot") ;; esac
     for target in $TARGETS; do
         setup_target "$target"
     done

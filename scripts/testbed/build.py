@@ -184,11 +184,28 @@ def _mirror_sources(src_dir: Path, build_dir: Path) -> None:
     manifest.write_text("".join(f"{rel}\n" for rel in wanted))
 
 
+# Runs "$@" chrooted into $1 with the cache ($2) bind-mounted at its own path
+# inside, in a private mount namespace, so nothing stays mounted afterwards.
+IN_CHROOT = """
+root=$1 cache=$2
+shift 2
+mkdir -p "$root$cache"
+mount --bind "$cache" "$root$cache"
+mount -t proc proc "$root/proc"
+exec chroot "$root" "$@"
+"""
+
+
 def _run_make(kernel: Kernel, build_dir: Path, make_args: Sequence[str]) -> None:
     cmd = [
         "make", f"-j{os.cpu_count() or 1}", "-C", str(kernel.headers), f"M={build_dir}",
         *kernel.make_args, *make_args, "modules",
     ]  # fmt: skip
+    if kernel.chroot is not None:
+        # Headers whose kbuild tools and compiler come from a newer Debian (scripts/setup.sh).
+        cache = str(cache_dir().resolve())
+        cmd = ["unshare", "--mount", "--propagation", "private", "--",
+               "sh", "-euc", IN_CHROOT, "sh", str(kernel.chroot), cache, *cmd]  # fmt: skip
     log = _check_run(cmd, f"building module for {kernel.abi}")
     (build_dir / "build.log").write_text(log)
 

@@ -5,7 +5,7 @@ userland ABI the workloads are compiled for in USER_ABIS, so adding an
 architecture means adding table rows (plus fetching its files in setup.sh).
 
 A target is one architecture on one kernel series ("x86_64-6.1",
-"arm64-6.12"). scripts/setup.sh resolves each target's kernel from the
+"arm64-6.12", "x86_64-7.3"). scripts/setup.sh resolves each target's kernel from the
 package lists, unpacks it under .cache/kernels/<abi>/ and records the result
 in .cache/targets/<target>.env; resolve_kernel() only reads that record, so
 tests and setup always agree on the kernel and no version is hard-coded.
@@ -94,7 +94,9 @@ ARCHES: dict[str, ArchSpec] = {
 }
 ARCH_ALIASES = {"aarch64": "arm64", "amd64": "x86_64"}
 
-SERIES = ("6.1", "6.12")
+# bookworm (6.1), bookworm-backports (6.12), trixie-backports (7.3: the
+# newest series it publishes with headers; scripts/setup.sh NEW_SERIES).
+SERIES = ("6.1", "6.12", "7.3")
 
 # Every kernel build: no BTF for the module (6.12's headers would run pahole,
 # which the host lacks; the module loads fine without it).
@@ -112,6 +114,7 @@ class Kernel:
     modules_dir: Path
     series: str = "6.1"
     version: str = ""  # Debian package version
+    chroot: Path | None = None  # root of the userland its headers' tools need, if not the host's
 
     @property
     def spec(self) -> ArchSpec:
@@ -214,7 +217,7 @@ def read_target_record(target_id: str) -> dict[str, str]:
 
 
 def resolve_kernel(arch: str = "x86_64", series: str = "6.1") -> Kernel:
-    """The kernel scripts/setup.sh fetched for arch on series ("6.1", "6.12").
+    """The kernel scripts/setup.sh fetched for arch on series ("6.1", "6.12", "7.3").
 
     Fails with a message naming the missing piece (or why setup could not
     fetch it) rather than letting QEMU or make fail later with something
@@ -235,11 +238,13 @@ def resolve_kernel(arch: str = "x86_64", series: str = "6.1") -> Kernel:
         modules_dir=root / "lib" / "modules" / abi,
         series=series,
         version=record.get("version", ""),
+        chroot=Path(record["chroot"]) if record.get("chroot") else None,
     )
     for what, path in (
         ("kernel image", kernel.vmlinuz),
         ("kernel modules", kernel.modules_dir),
         ("kernel headers", kernel.headers / "Makefile"),
+        *([("build chroot", kernel.chroot / "usr" / "bin" / "make")] if kernel.chroot else []),
     ):
         if not path.exists():
             raise TestbedError(
