@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import strace_oracle as so
-from vm_support import RECORD, REPO, module, vm_fixtures
+from vm_support import RECORD, REPO, is_argument_field, module, vm_fixtures
 
 from mysysdig.decode import parse_text
 from mysysdig.decode.escapes import unescape_bytes
@@ -111,8 +111,9 @@ DIFFERENCES = {
     "flag order": "names in the kernel table's order, not strace's",
 }
 
-# "omitted arguments": the syscalls whose trailing arguments strace leaves out for some operations.
-OMITS_TRAILING = {"fcntl", "futex", "prctl", "open", "openat", "ptrace"}
+# "omitted arguments": the syscalls whose trailing arguments strace leaves out for some operations, and
+# bpf, whose two common-attribute arguments (7.2 and later) the guest's strace (bookworm's) predates.
+OMITS_TRAILING = {"fcntl", "futex", "prctl", "open", "openat", "ptrace", "bpf"}
 
 # "constants without a table": (syscall, argument) that strace names and we print as numbers. Checked
 # against strace -X raw; in the symbolic run only their presence is compared.
@@ -168,9 +169,7 @@ def read_formats(text: str) -> dict[str, list[tuple[str, str]]]:
     for chunk in text.split("== ")[1:]:
         name, _, body = chunk.partition("\n")
         fields = re.findall(r"field:([^;]*?)\s*\b(\w+);", body)
-        formats[name] = [
-            (t.strip(), f) for t, f in fields if not f.startswith("common_") and f != "__syscall_nr"
-        ]
+        formats[name] = [(t.strip(), f) for t, f in fields if is_argument_field(f)]
     return formats
 
 

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 from expected_records import CHILD, Call, stage2
-from vm_support import RECORD, counts, parse_record_file, proc_stats, record_symbols, vm_fixtures
+from vm_support import (
+    RECORD,
+    counts,
+    is_argument_field,
+    parse_record_file,
+    proc_stats,
+    record_symbols,
+    vm_fixtures,
+)
 
 from mysysdig.model import Record
 
@@ -289,7 +297,7 @@ def test_argument_names_are_the_kernels_tracepoint_fields(run, direct):
         fmt = run.text(f"fmt/{rec.syscall}")  # sys_enter_<name>, or sys_enter_new<name> (newfstat)
         assert "field:int __syscall_nr" in fmt, (rec.syscall, fmt)
         fields = re.findall(r"field:[^;]*?(\w+);", fmt)
-        fields = [f for f in fields if not f.startswith("common_") and f != "__syscall_nr"]
+        fields = [f for f in fields if is_argument_field(f)]
         names = [n for n in rec.args if n != "data"]
         if "data" in rec.args:  # the buffer field is printed as data= instead
             missing = [f for f in fields if f not in names]

@@ -11,6 +11,7 @@ fixes it. A skipped kernel test would hide that the module was never exercised.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from functools import cache
@@ -41,6 +42,13 @@ from scripts.testbed.paths import cache_dir  # noqa: E402
 WORKLOADS = REPO / "tests" / "workloads"
 RECORD = "/etc/syscall-record/record"
 WORKLOAD_DIR = cache_dir() / "workloads"
+
+
+def is_argument_field(name: str) -> bool:
+    """Whether a sys_enter_* tracepoint format field is one of the syscall's arguments: not a common_*
+    field or __syscall_nr, nor the __<arg>_val field newer kernels (seen on 7.3) add beside a user
+    pointer argument to carry a copy of what it points to."""
+    return not name.startswith("common_") and name != "__syscall_nr" and not re.fullmatch(r"__\w+_val", name)
 
 
 def target_params(group: str) -> list:
