@@ -94,13 +94,21 @@ def normalized(records: list[Record]) -> list[tuple[Any, ...]]:
     ]
 
 
+def by_task(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """normalized() records grouped by thread, each thread's in the order they were written."""
+    return sorted(records, key=lambda r: r[1])
+
+
 def test_binary_and_text_give_the_same_records(run, tmp_path_factory):
     assert run.text("format.param").strip() == "binary"
     text, _ = parse_record_file(run.text("text.rec"))
     binary, markers = decode(run, "binary.rec", tmp_path_factory)
     assert not markers
     assert len(text) > 40
-    assert normalized(binary) == normalized(text)
+    # Each task's records in its own order: which of two tasks gets to a syscall first is up to the
+    # scheduler, and differs between the two runs (seen on 7.3: the raw-clone child's exit recorded
+    # before its parent's clone returned, about one boot in seven).
+    assert by_task(normalized(binary)) == by_task(normalized(text))
 
 
 def test_binary_is_smaller_than_text_per_record(run, tmp_path_factory):
