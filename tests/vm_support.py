@@ -1,6 +1,6 @@
 """Shared pieces of the VM tests: building the module and workloads once, booting, parsing what comes back.
 
-Every VM test runs once per target (x86_64 and arm64, each on kernel 6.1 and 6.12: scripts.testbed.TARGETS,
+Every VM test runs once per target (x86_64 and arm64, each on kernel 6.1, 6.12, 7.3: scripts.testbed.TARGETS,
 narrowed by MYSYSDIG_TARGETS) through a module-scoped `target` fixture built from target_params(), so test
 ids end in the target, e.g. [arm64-6.12].
 

@@ -7,9 +7,10 @@ Debian kernel fetched by scripts/setup.sh and run it in a throwaway VM:
     ko = build_module(kernel)
     result = run_vm(kernel, {"/my_sysdig.ko": ko}, "insmod /my_sysdig.ko").check()
 
-Targets are x86_64 and arm64 on Debian bookworm's 6.1 and on 6.12 from
-bookworm-backports; TARGETS lists them (MYSYSDIG_TARGETS narrows it), with
-ids such as "x86_64-6.1" and "arm64-6.12".
+Targets are x86_64 and arm64 on Debian bookworm's 6.1, on 6.12 from
+bookworm-backports and on 7.3 from trixie-backports (built in a trixie
+chroot); TARGETS lists them (MYSYSDIG_TARGETS narrows it), with ids such as
+"x86_64-6.1", "arm64-6.12" and "x86_64-7.3".
 """
 
 from .build import build_module, build_static, crc32_accelerator
