@@ -17,7 +17,6 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/irqflags.h>
-#include <linux/version.h>
 #include "my_sysdig.h"
 
 DEFINE_STATIC_KEY_FALSE(sc_clock_is_counter);
@@ -49,11 +48,11 @@ static bool clocksource_is_counter(u64 hz)
 	if (!hz)
 		return false;
 	/*
-	 * 7.2 and 7.3 only have the clock-id form (6.12 only the other; the
-	 * series between were not at hand to check). CLOCK_REALTIME is what
-	 * ktime_get_snapshot() captured; only the counter matters here.
+	 * Newer kernels (7.2, 7.3) only have the clock-id form, older ones
+	 * (6.12) only the other: Kbuild looks in the headers. CLOCK_REALTIME
+	 * is what ktime_get_snapshot() captured; only the counter matters.
 	 */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
+#ifdef SC_HAVE_KTIME_GET_SNAPSHOT_ID
 	ktime_get_snapshot_id(CLOCK_REALTIME, &snap);
 #else
 	ktime_get_snapshot(&snap);
