@@ -362,8 +362,7 @@ static inline struct sc_ring *sc_ring_of(int cpu)
 	return per_cpu_ptr(sc_rings, cpu);
 }
 
-void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len);
-bool sc_ring_has_room(struct sc_ring *r, u64 used);
+void *sc_ring_reserve_slow(struct sc_ring *r, u32 len);
 
 /* writer.c: what wakes the sleeping writer early, see there */
 enum { SC_WRITER_AWAKE, SC_WRITER_NAPPING, SC_WRITER_IDLE };
@@ -377,42 +376,12 @@ static __always_inline bool sc_ring_fits_to_end(struct sc_ring *r, u32 len)
 }
 
 /*
- * Reserves @len bytes (a multiple of 8) at the head, which the caller
- * knows fit before the end of the buffer; NULL (and a drop counted) when
- * the ring is full. Preemption is disabled by the caller. Past half full,
- * sc_ring_has_room() also wakes the writer.
- */
-static __always_inline void *sc_ring_reserve_to_end(struct sc_ring *r,
-						    u32 len)
-{
-	u64 head = r->head;
-	u64 used = head + len - smp_load_acquire(&r->tail);
-
-	if (unlikely(used > r->wake_at) && !sc_ring_has_room(r, used))
-		return NULL;
-	r->resv = head;
-	return r->buf + (head & r->mask);
-}
-
-/*
- * Reserves @len contiguous bytes in this CPU's ring. Inline: the probe
- * path calls it on every record. When the end of the buffer is nearer
- * than @len, sc_ring_reserve_wrap() makes the rest of it a pad event and
- * reserves from offset 0.
- */
-static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
-{
-	if (unlikely(!sc_ring_fits_to_end(r, len)))
-		return sc_ring_reserve_wrap(r, len);
-	return sc_ring_reserve_to_end(r, len);
-}
-
-/*
- * The hot path's reservation: @len bytes when they fit before the end of
+ * Reserves @len bytes (a multiple of 8) when they fit before the end of
  * the buffer, and in the ring without waking the writer (under half full,
- * or it is awake already); otherwise NULL, having done nothing, and the
- * caller takes its slow path, which reserves with sc_ring_reserve(). No
- * call here, so the caller saves no registers.
+ * or it is awake already); otherwise NULL, having done nothing: the
+ * probe's fast path then takes its slow path, sc_ring_reserve() calls
+ * sc_ring_reserve_slow(). No call here, so the fast path saves no
+ * registers. Preemption is disabled by the caller.
  */
 static __always_inline void *sc_ring_reserve_quiet(struct sc_ring *r, u32 len)
 {
@@ -427,6 +396,18 @@ static __always_inline void *sc_ring_reserve_quiet(struct sc_ring *r, u32 len)
 		return NULL;
 	r->resv = head;
 	return r->buf + (head & r->mask);
+}
+
+/*
+ * Reserves @len contiguous bytes in this CPU's ring; NULL (and a drop
+ * counted) when the ring is full. Inline: the probe path calls it on every
+ * record; the wrap, the writer's wakeup and the drop are out of line.
+ */
+static __always_inline void *sc_ring_reserve(struct sc_ring *r, u32 len)
+{
+	void *ev = sc_ring_reserve_quiet(r, len);
+
+	return likely(ev) ? ev : sc_ring_reserve_slow(r, len);
 }
 
 /* Publishes the event reserved last, now known to be @len bytes long. */

@@ -50,42 +50,39 @@ void sc_rings_exit(void)
 }
 
 /*
- * A reservation that leaves the ring over half full: the writer may be
+ * What sc_ring_reserve_quiet() leaves: a reservation that does not fit
+ * before the end of the buffer (the rest becomes a pad event the consumer
+ * skips), one that leaves the ring over half full (the writer may be
  * napping for flush_ms, and a burst can fill the rest in less, so wake it
- * now. Returns whether @used bytes fit at all; a drop is counted if not.
+ * now), and a full ring (a drop, counted). An event longer than half the
+ * ring is never kept across the end, so that one record cannot wait for a
+ * whole ring.
  */
-bool sc_ring_has_room(struct sc_ring *r, u64 used)
-{
-	sc_writer_wake();
-	if (used <= r->size)
-		return true;
-	r->dropped++;
-	return false;
-}
-
-/*
- * The reservation that does not fit before the end of the buffer: the
- * rest becomes a pad event the consumer skips. An event longer than half
- * the ring is never kept, so that one record cannot wait for a whole ring.
- */
-void *sc_ring_reserve_wrap(struct sc_ring *r, u32 len)
+void *sc_ring_reserve_slow(struct sc_ring *r, u32 len)
 {
 	u64 head = r->head;
 	u32 to_end = r->size - (head & r->mask);
-	u64 used = head + to_end + len - smp_load_acquire(&r->tail);
+	u32 pad_len = to_end < len ? to_end : 0;
+	u64 used = head + pad_len + len - smp_load_acquire(&r->tail);
 	struct sc_event *pad;
 
-	if (len > r->size / 2) {
+	if (pad_len && len > r->size / 2) {
 		r->dropped++;
 		return NULL;
 	}
-	if (used > r->wake_at && !sc_ring_has_room(r, used))
+	if (used > r->wake_at)
+		sc_writer_wake();
+	if (used > r->size) {
+		r->dropped++;
 		return NULL;
-	pad = (struct sc_event *)(r->buf + (head & r->mask));
-	pad->len = to_end;
-	pad->type = SC_EV_PAD;
-	r->resv = head + to_end;
-	return r->buf;
+	}
+	if (pad_len) {
+		pad = (struct sc_event *)(r->buf + (head & r->mask));
+		pad->len = pad_len;
+		pad->type = SC_EV_PAD;
+	}
+	r->resv = head + pad_len;
+	return r->buf + (r->resv & r->mask);
 }
 
 /* Hands the consumed bytes back to the producer. */
