@@ -80,24 +80,30 @@ def build_static(
     return outputs
 
 
+def insmod_ready(kernel: Kernel, module: Path) -> Path:
+    """module as busybox insmod takes it: uncompressed (Debian's kernels since 6.12 ship .ko.xz).
+
+    The uncompressed copy is cached per kernel ABI.
+    """
+    if module.suffix != ".xz":
+        return module
+    out = cache_dir() / "build" / "modules" / kernel.abi / module.stem
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_bytes(lzma.decompress(module.read_bytes()))
+        tmp.replace(out)
+    return out
+
+
 def crc32_accelerator(kernel: Kernel) -> Path | None:
-    """x86's crc32-pclmul.ko from kernel's modules, uncompressed for busybox insmod; None elsewhere.
+    """x86's crc32-pclmul.ko from kernel's modules, ready for busybox insmod; None elsewhere.
 
     my_sysdig's binary writer takes its block CRC from the crypto API's "crc32", which is this module
     when it is loaded; a guest without the kernel's modules must load it by hand.
     """
     found = sorted((kernel.modules_dir / "kernel/arch/x86/crypto").glob("crc32-pclmul.ko*"))
-    if not found:
-        return None
-    if found[0].suffix != ".xz":
-        return found[0]
-    out = cache_dir() / "build" / f"crc32-pclmul-{kernel.abi}.ko"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_bytes(lzma.decompress(found[0].read_bytes()))
-        tmp.replace(out)
-    return out
+    return insmod_ready(kernel, found[0]) if found else None
 
 
 def _up_to_date(out: Path, src: Path, stamp: Path, cmd: list[str]) -> bool:
