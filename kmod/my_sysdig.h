@@ -96,6 +96,7 @@ extern unsigned int sc_flush_ms;
 extern unsigned long sc_max_size;
 extern unsigned int sc_ring_kb;
 extern char *sc_path;
+extern bool sc_direct_io;
 extern bool sc_format_binary;
 
 /*
@@ -488,6 +489,15 @@ void sc_out_str(struct sc_out *o, const char *s);
 void sc_out_u64(struct sc_out *o, u64 v);
 void sc_out_s64(struct sc_out *o, s64 v);
 void sc_out_hex(struct sc_out *o, u64 v);
+
+/* --- recfile.c: appends to the record file, past the page cache if it can --- */
+int sc_recfile_open(void);
+void sc_recfile_close(void);
+size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes);
+loff_t sc_recfile_size(void);
+void sc_recfile_sync(void);
+void sc_recfile_drain_end(bool now);
+bool sc_recfile_direct(void);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */
 int sc_writer_start(void);

@@ -31,6 +31,7 @@ static int stats_show(struct seq_file *m, void *v)
 		   atomic64_read(&sc_stats.dropped_write));
 	seq_printf(m, "bytes_written %lld\n", atomic64_read(&sc_stats.bytes));
 	seq_printf(m, "write_errors %lld\n", atomic64_read(&sc_stats.write_errors));
+	seq_printf(m, "direct_io %d\n", sc_recfile_direct());
 	seq_printf(m, "entries_missed %lld\n",
 		   atomic64_read(&sc_stats.entry_missed));
 	sc_inflight_held(&slots, &bufs);

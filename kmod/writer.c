@@ -25,7 +25,6 @@
 #define OUT_SIZE (1024 * 1024)
 
 static struct task_struct *writer_task;
-static struct file *record_file;
 static struct sc_out out;
 static u64 *ring_heads;		/* per CPU, snapshot of one drain */
 static loff_t cap_hit_at = -1;	/* file_end() when the cap refused, -1: not */
@@ -40,7 +39,7 @@ static u64 room_left(void)
 
 	if (!cap)
 		return U64_MAX;
-	size = i_size_read(file_inode(record_file)) + out.len;
+	size = sc_recfile_size() + out.len;
 	return size >= cap ? 0 : cap - size;
 }
 
@@ -65,37 +64,10 @@ static u64 records_from(size_t from)
 	return n;
 }
 
-/*
- * Appends @n pieces of @bytes in all to the record file, one write for
- * all, and returns how many bytes of them it took: fewer when the disk is
- * full or an I/O error stopped it (counted).
- */
-static size_t write_vecs(struct kvec *vec, int n, size_t bytes)
-{
-	struct iov_iter it;
-	size_t done = 0;
-
-	iov_iter_kvec(&it, ITER_SOURCE, vec, n, bytes);
-	file_start_write(record_file);
-	while (iov_iter_count(&it)) {
-		loff_t pos = 0;
-		ssize_t w = vfs_iter_write(record_file, &it, &pos, 0);
-
-		if (w <= 0) {
-			atomic64_inc(&sc_stats.write_errors);
-			break;
-		}
-		done += w;
-	}
-	file_end_write(record_file);
-	atomic64_add(done, &sc_stats.bytes);
-	return done;
-}
-
 static void flush_out(void)
 {
 	struct kvec vec = { out.buf, out.len };
-	size_t done = write_vecs(&vec, 1, out.len);
+	size_t done = sc_recfile_append(&vec, 1, out.len);
 
 	/* in binary mode out holds only the file header */
 	if (done < out.len && !sc_format_binary) {
@@ -125,7 +97,7 @@ static s64 real_offset(void)
 /* Bytes in the file and waiting to be written to it. */
 static loff_t file_end(void)
 {
-	return i_size_read(file_inode(record_file)) + out.len;
+	return sc_recfile_size() + out.len;
 }
 
 /*
@@ -160,7 +132,7 @@ static u32 bin_write_block(void)
 		return 0;
 	if (out.len)	/* the file header goes first */
 		flush_out();
-	whole = write_vecs(vec, ARRAY_SIZE(vec), size) == size;
+	whole = sc_recfile_append(vec, ARRAY_SIZE(vec), size) == size;
 	n = sc_bin_discard();
 	if (whole)
 		return n;
@@ -279,7 +251,8 @@ static bool drain(bool final)
 	int cpu;
 
 	/* a new file, or one its reader truncated, starts with the header */
-	if (!i_size_read(file_inode(record_file)) && !out.len) {
+	sc_recfile_sync();
+	if (!sc_recfile_size() && !out.len) {
 		if (sc_format_binary)
 			sc_bin_file_header(&out);
 		else
@@ -330,6 +303,7 @@ static bool drain(bool final)
 	bin_flush_block();
 	if (out.len)
 		flush_out();
+	sc_recfile_drain_end(final || !found);
 	return found;
 }
 
@@ -425,19 +399,13 @@ int sc_writer_start(void)
 	err = sc_format_binary ? sc_bin_init() : sc_render_init();
 	if (err)
 		goto fail;
-	record_file = filp_open(sc_path, O_WRONLY | O_CREAT | O_TRUNC |
-				O_APPEND | O_LARGEFILE, 0600);
-	if (IS_ERR(record_file)) {
-		err = PTR_ERR(record_file);
-		pr_err(MY_SYSDIG ": cannot open record file %s: error %d%s\n",
-		       sc_path, err,
-		       err == -ENOENT ? " (does its directory exist?)" : "");
+	err = sc_recfile_open();
+	if (err)
 		goto fail;
-	}
 	writer_task = kthread_run(writer_fn, NULL, MY_SYSDIG "_writer");
 	if (IS_ERR(writer_task)) {
 		err = PTR_ERR(writer_task);
-		filp_close(record_file, NULL);
+		sc_recfile_close();
 		goto fail;
 	}
 	return 0;
@@ -455,7 +423,7 @@ void sc_writer_stop(void)
 	irq_work_sync(&writer_wakeup);	/* the probes are gone: none is queued after */
 	kthread_stop(writer_task);
 	drain(true);
-	filp_close(record_file, NULL);
+	sc_recfile_close();
 	sc_bin_exit();
 	sc_render_exit();
 	vfree(out.buf);

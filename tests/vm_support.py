@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -115,19 +116,27 @@ def _workload_binaries(user64: str, user32: str) -> dict[str, Path]:
     return binaries
 
 
-def boot(target: Target | str, script: str, timeout_s: int = 300) -> VmResult:
-    """Boot target's kernel with the module at /my_sysdig.ko and every workload under /bin (64-bit as
-    /bin/<name>, 32-bit as /bin/<name>32), run script, return the result.
+def boot(
+    target: Target | str,
+    script: str,
+    timeout_s: int = 300,
+    *,
+    files: dict[str, Path] | None = None,
+    qemu_args: Sequence[str] = (),
+) -> VmResult:
+    """Boot target's kernel with the module at /my_sysdig.ko, every workload under /bin (64-bit as
+    /bin/<name>, 32-bit as /bin/<name>32) and `files`, run script, return the result.
 
     The result is not check()ed here: tests that provoke failures (bad insmod) look at the status
     themselves, but every test asserts that the kernel logged no oops.
     """
-    files = {"/my_sysdig.ko": module(target)}
-    files.update({f"/bin/{name}": path for name, path in workload_binaries(target).items()})
+    staged = {"/my_sysdig.ko": module(target)}
+    staged.update({f"/bin/{name}": path for name, path in workload_binaries(target).items()})
     accelerator = crc32_accelerator(target)
     if accelerator:
-        files["/crc32-pclmul.ko"] = accelerator
-    return run_vm(kernel(target), files, script, timeout_s=timeout_s)
+        staged["/crc32-pclmul.ko"] = accelerator
+    staged.update(files or {})
+    return run_vm(kernel(target), staged, script, timeout_s=timeout_s, qemu_args=qemu_args)
 
 
 @cache

@@ -1,0 +1,157 @@
+"""The record file on a disk: on a file system with a block device, my_sysdig writes the file's whole
+blocks with O_DIRECT and holds its partial last block back for a nap (kmod/recfile.c). On an ext4 disk,
+in both formats, with direct I/O and without (direct_io=0): every call of a known workload is in the
+file, in order, and the file reads whole while it grows; the last calls before rmmod are not lost in the
+held block; a reader's truncation restarts the file and the size cap stops it. /proc/my_sysdig/stats
+says which way the file was written.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from vm_support import boot, kernel, proc_stats, target_params
+
+from mysysdig.model import Marker, ParseError, Record
+from mysysdig.records import iter_events
+from scripts.vmimage import stage1_modules
+
+pytestmark = pytest.mark.vm
+
+BURST = 20000
+LAST = 7
+RUNS = [(fmt, dio) for fmt in ("text", "binary") for dio in (1, 0)]
+
+SCRIPT = r"""
+for m in {modules}; do
+  insmod /stage1/$m || case $m in crc32c-intel.*) ;; *) echo "insmod $m failed"; exit 50 ;; esac
+done
+i=0; until [ -b /dev/vda ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 51; sleep 0.1; done
+mkdir -p /ext && mount -t ext4 /dev/vda /ext || exit 52
+touch /tmp/go
+for fmt in text binary; do
+  for dio in 1 0; do
+    f=/ext/$fmt-$dio.rec; o=$fmt-$dio
+    insmod /my_sysdig.ko proc_name=sc_spinner path=$f format=$fmt direct_io=$dio || exit 53
+    /bin/sc_spinner /tmp/go {burst} & echo $! > /out/$o-burst.pid; wait
+    sleep 0.3
+    cp $f /out/$o-live.rec
+    cat /proc/my_sysdig/stats > /out/$o-stats.txt
+    /bin/sc_spinner /tmp/go {last} & echo $! > /out/$o-last.pid; wait
+    rmmod my_sysdig || exit 54
+    dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/$o-dmesg.txt
+    cp $f /out/$o.rec
+  done
+done
+
+# the size cap, then truncation by the reader resumes recording
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/cap.rec max_size=65536 || exit 55
+/bin/sc_spinner /tmp/go 1000
+sleep 0.3
+cp /ext/cap.rec /out/cap-full.rec
+cat /proc/my_sysdig/stats > /out/cap-stats.txt
+: > /ext/cap.rec
+/bin/sc_spinner /tmp/go 10 & echo $! > /out/cap-second.pid; wait
+rmmod my_sysdig || exit 56
+cp /ext/cap.rec /out/cap-resumed.rec
+umount /ext || exit 57
+"""
+
+
+@pytest.fixture(scope="module", params=target_params("direct_io"))
+def target(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def run(target, tmp_path_factory):
+    disk = tmp_path_factory.mktemp("disk") / "ext4.img"
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-b", "4096", "-E", "lazy_itable_init=0,lazy_journal_init=0"]
+        + [str(disk), "64M"],
+        check=True,
+    )
+    modules = stage1_modules(kernel(target))
+    result = boot(
+        target,
+        SCRIPT.format(modules=" ".join(p.name for p in modules), burst=BURST, last=LAST),
+        files={f"/stage1/{p.name}": p for p in modules},
+        qemu_args=["-drive", f"file={disk},format=raw,if=virtio"],
+    )
+    assert not result.kernel_errors, result.kernel_errors
+    assert result.status == 0, result.tail()
+    return result
+
+
+def decode(run, name: str, tmp_path) -> tuple[list[Record], list[Marker], list[ParseError]]:
+    path = tmp_path / name
+    path.write_bytes(run.files[name])
+    errors: list[ParseError] = []
+    events = list(iter_events(path, errors.append))
+    return (
+        [e for e in events if isinstance(e, Record)],
+        [e for e in events if isinstance(e, Marker)],
+        errors,
+    )
+
+
+def getppid_of(records: list[Record], pid: int) -> list[Record]:
+    return [r for r in records if r.pid == pid and r.syscall == "getppid"]
+
+
+@pytest.mark.parametrize("fmt,dio", RUNS)
+def test_stats_say_how_the_file_was_written(run, fmt, dio):
+    assert proc_stats(run.text(f"{fmt}-{dio}-stats.txt"))["direct_io"] == dio
+
+
+@pytest.mark.parametrize("fmt,dio", RUNS)
+def test_every_call_is_in_the_file_while_it_grows(run, fmt, dio, tmp_path):
+    """0.3 s after the burst the writer has gone idle, so what it held back is in the file: every call,
+    the file whole up to its last byte, and as long as the bytes the module counts as written."""
+    o = f"{fmt}-{dio}"
+    records, markers, errors = decode(run, f"{o}-live.rec", tmp_path)
+    assert not errors and not markers
+    assert len(getppid_of(records, int(run.text(f"{o}-burst.pid")))) == BURST
+    assert len(run.files[f"{o}-live.rec"]) == proc_stats(run.text(f"{o}-stats.txt"))["bytes_written"]
+
+
+@pytest.mark.parametrize("fmt,dio", RUNS)
+def test_rmmod_writes_the_held_block(run, fmt, dio, tmp_path):
+    """The file at rmmod: what was read while it grew, unchanged, then the last process's calls, which
+    fit in the held partial block; the unload line counts exactly the records in the file."""
+    o = f"{fmt}-{dio}"
+    assert run.files[f"{o}.rec"].startswith(run.files[f"{o}-live.rec"])
+    records, markers, errors = decode(run, f"{o}.rec", tmp_path)
+    assert not errors and not markers
+    last_pid = int(run.text(f"{o}-last.pid"))
+    last = [r for r in records if r.pid == last_pid]
+    assert records[-len(last) :] == last and len(getppid_of(last, last_pid)) == LAST
+    assert len(getppid_of(records, int(run.text(f"{o}-burst.pid")))) == BURST
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text(f"{o}-dmesg.txt"))
+    assert m and (int(m[1]), int(m[2])) == (len(records), 0), run.text(f"{o}-dmesg.txt")
+
+
+def test_size_cap_then_truncation_resumes(run, tmp_path):
+    full = run.files["cap-full.rec"]
+    assert 0 < len(full) <= 65536
+    records, markers, errors = decode(run, "cap-full.rec", tmp_path)
+    assert not errors and [(mk.reason, mk.drop) for mk in markers] == [("cap", 1)]
+    assert proc_stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
+    resumed, markers, errors = decode(run, "cap-resumed.rec", tmp_path)
+    assert not errors and not markers
+    assert run.text("cap-resumed.rec").startswith("#")  # a header first, as in a new file
+    second = int(run.text("cap-second.pid"))
+    assert {r.pid for r in resumed} == {second}
+    assert len(getppid_of(resumed, second)) == 10
+
+
+def test_records_are_the_same_either_way(run, tmp_path):
+    """Direct I/O changes how bytes reach the disk, not which: the same calls, in the same order."""
+    for fmt in ("text", "binary"):
+        calls = []
+        for dio in (1, 0):
+            records, _, _ = decode(run, f"{fmt}-{dio}.rec", tmp_path)
+            calls.append([r.syscall for r in records])
+        assert calls[0] == calls[1], fmt
