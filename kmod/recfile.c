@@ -11,15 +11,24 @@
  * writer's own pages instead, which leaves one copy into them.
  *
  * Direct I/O moves whole file-system blocks, so appends gather in a stage
- * whose start is block aligned in the file. Each append writes the stage's
- * whole blocks directly and keeps the partial last one, the tail, for the
- * next append to complete. A tail is held back for one nap of the writer
- * at most: the drain after that appends it through the page cache (so a
- * reader sees every record within two naps), and the next direct write
+ * whose start is block aligned in the file. While records flow, a drain's
+ * bytes wait there for one nap, and the next drain writes both drains'
+ * whole blocks in one direct write (each costs ext4 a journaled size
+ * update; half as many gained 0.7 % of nginx's throughput in binary). The
+ * partial last block, the tail, waits for the write that completes it;
+ * when no write comes within another nap, or the flow stops, it is
+ * appended through the page cache, so a reader sees every record within
+ * three naps, and within one once the flow stops. The next direct write
  * rewrites that block whole, after the kernel has written back and dropped
- * its cached page. When a direct write fails (disk full, an I/O error, a
- * file system that refuses it), the file falls back to buffered appends
- * for good, starting with what the stage still holds.
+ * its cached page. When a direct write fails (disk full, an I/O error),
+ * the file falls back to buffered appends for good, starting with what
+ * the stage still holds.
+ *
+ * Off by default (direct_io=0): a direct write waits for the device, and a
+ * writer that waits lets a burst fill the rings where a buffered append
+ * would not (a first version dropped 658 of 20000 calls in text on one
+ * x86_64 7.3 vCPU; none buffered). Writes that do not wait (an async kiocb per stage half)
+ * would let it be the default.
  */
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -128,7 +137,7 @@ static int write_blocks(size_t len)
 	return 0;
 }
 
-/* Takes @it into the stage, writing its whole blocks; false: fell back. */
+/* Takes @it into the stage, writing whole blocks when it fills; false: fell back. */
 static bool append_direct(struct iov_iter *it)
 {
 	while (iov_iter_count(it)) {
@@ -142,6 +151,8 @@ static bool append_direct(struct iov_iter *it)
 		}
 		staged += copy_from_iter(stage + stage_off + staged,
 					 STAGE_SIZE - stage_off - staged, it);
+		if (!iov_iter_count(it))
+			break;
 		whole = round_down(staged, blk);
 		if (whole && write_blocks(whole))
 			return false;
@@ -206,17 +217,29 @@ void sc_recfile_sync(void)
 }
 
 /*
- * At a drain's end: a tail held since the last drain, or any tail when
- * @now (the writer goes idle, or stops), is appended through the cache.
+ * At a drain's end: what was held since the last drain, or anything when
+ * @now (the writer goes idle, or stops), is written: whole blocks directly,
+ * and the tail through the cache when nothing completed it or @now.
  */
 void sc_recfile_drain_end(bool now)
 {
+	size_t whole;
+
 	if (!direct || staged == stage_in_file)
 		return;
-	if (now || tail_waited)
-		append_tail();
-	else
+	if (!now && !tail_waited) {
 		tail_waited = true;
+		return;
+	}
+	whole = round_down(staged, blk);
+	if (whole) {
+		if (write_blocks(whole))
+			return;
+		if (!now)
+			return;
+	}
+	if (staged != stage_in_file)
+		append_tail();
 }
 
 static int direct_open(void)

@@ -78,6 +78,16 @@ CASES = (
         "my_sysdig proc_name=nginx format=binary",
         "my_sysdig proc_name=scbench format=binary",
     ),
+    Case(
+        "mysysdig_nginx_direct",
+        "my_sysdig proc_name=nginx direct_io=1",
+        "my_sysdig proc_name=scbench direct_io=1",
+    ),
+    Case(
+        "mysysdig_nginx_bin_direct",
+        "my_sysdig proc_name=nginx format=binary direct_io=1",
+        "my_sysdig proc_name=scbench format=binary direct_io=1",
+    ),
     Case("mysysdig_all", "my_sysdig, no filter (every process)"),
     Case("mysysdig_all_bin", "my_sysdig, no filter (every process), format=binary"),
     Case(
@@ -158,6 +168,10 @@ on_mysysdig_nginx() {{ ms_on proc_name=$TCOMM; }}
 off_mysysdig_nginx() {{ ms_off; }}
 on_mysysdig_nginx_bin() {{ ms_on proc_name=$TCOMM format=binary; }}
 off_mysysdig_nginx_bin() {{ ms_off binary; }}
+on_mysysdig_nginx_direct() {{ ms_on proc_name=$TCOMM direct_io=1; }}
+off_mysysdig_nginx_direct() {{ ms_off; }}
+on_mysysdig_nginx_bin_direct() {{ ms_on proc_name=$TCOMM format=binary direct_io=1; }}
+off_mysysdig_nginx_bin_direct() {{ ms_off binary; }}
 on_mysysdig_all() {{ ms_on; }}
 off_mysysdig_all() {{ ms_off; }}
 on_mysysdig_all_bin() {{ ms_on format=binary; }}
@@ -512,7 +526,13 @@ def targets(cases: dict[str, Any], base: dict[str, Any], wrk: dict[str, float | 
             f"- Filter matching nothing within 0.5 points of the empty probes: {gap:.2f} points "
             f"({nomatch:.3f} vs {floor:.3f}): {verdict(gap <= 0.5)}."
         )
-    for cid, goal in (("mysysdig_nginx_bin", 0.95), ("mysysdig_nginx", 0.90)):
+    goals = (
+        ("mysysdig_nginx_bin", 0.95),
+        ("mysysdig_nginx", 0.90),
+        ("mysysdig_nginx_bin_direct", 0.95),
+        ("mysysdig_nginx_direct", 0.90),
+    )
+    for cid, goal in goals:
         ratio = wrk.get(cid)
         if ratio is not None:
             rounds = range(len(cases[cid]["rounds"]))

@@ -20,7 +20,8 @@ from scripts.vmimage import stage1_modules
 
 pytestmark = pytest.mark.vm
 
-BURST = 20000
+# fits the 1 MiB ring whole: a direct write waits for the device, and this tests the file, not the ring
+BURST = 5000
 LAST = 7
 RUNS = [(fmt, dio) for fmt in ("text", "binary") for dio in (1, 0)]
 
