@@ -236,6 +236,23 @@ static void take(const struct sc_event *ev, s64 offset)
 }
 
 /*
+ * Whether a ring filled past a quarter while the writer drained: then it
+ * must not wait for a device (see recfile.c).
+ */
+static bool rings_filling(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct sc_ring *r = sc_ring_of(cpu);
+
+		if (smp_load_acquire(&r->head) - r->cursor > r->size / 4)
+			return true;
+	}
+	return false;
+}
+
+/*
  * One pass over all rings; @final takes everything, whatever its time.
  * The merge takes the CPU whose next event completed first, then streams
  * from it while its events stay older than every other CPU's next one:
@@ -303,7 +320,7 @@ static bool drain(bool final)
 	bin_flush_block();
 	if (out.len)
 		flush_out();
-	sc_recfile_drain_end(final || !found);
+	sc_recfile_drain_end(final || !found, rings_filling());
 	return found;
 }
 
