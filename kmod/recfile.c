@@ -53,7 +53,7 @@ static struct bio_vec *stage_pages;
 static unsigned int blk;	/* the file system's block size */
 static size_t stage_off;	/* where the held bytes start in the stage */
 static loff_t stage_pos;	/* their offset in the file, block aligned */
-static size_t staged;		/* bytes held: less than blk between appends */
+static size_t staged;		/* bytes held */
 static size_t stage_in_file;	/* of those, already appended through the cache */
 static bool tail_waited;	/* the tail was held at the last drain's end */
 static size_t stage_lost;	/* bytes of this append the fallback lost */
@@ -106,6 +106,23 @@ static void direct_off(int err, size_t new_bytes)
 	direct = NULL;
 }
 
+/* Restarts the stage at the block where the file ends, @size bytes in. */
+static void restart_at(loff_t size)
+{
+	stage_pos = round_down(size, blk);
+	stage_off = 0;
+	staged = size - stage_pos;
+	stage_in_file = staged;
+	held_before = staged;
+	tail_waited = false;
+	if (staged) {
+		loff_t pos = stage_pos;
+
+		if (kernel_read(appender, stage, staged, &pos) != staged)
+			direct_off(-EIO, 0);
+	}
+}
+
 /*
  * Writes the first @len held bytes (whole blocks) at stage_pos; the tail
  * stays where it is, the next append goes on after it. Returns 0 or the
@@ -118,6 +135,19 @@ static int write_blocks(size_t len)
 	loff_t pos = stage_pos;
 	ssize_t w;
 
+	/*
+	 * The reader truncated the file during this drain: a write at
+	 * stage_pos would leave a hole. What is held goes to the new end
+	 * through the cache, as buffered appends would have put it. This
+	 * does not close the race: the test VMs still saw a write land
+	 * behind a hole after a truncation (a reader truncating 40 times
+	 * while records flowed, 1 boot of 6), for a reason not found yet.
+	 */
+	if (i_size_read(file_inode(appender)) < stage_pos + stage_in_file) {
+		append_tail();
+		restart_at(i_size_read(file_inode(appender)));
+		return direct ? 0 : -EIO;
+	}
 	iov_iter_bvec(&it, ITER_SOURCE, stage_pages,
 		      DIV_ROUND_UP(stage_off + len, PAGE_SIZE), stage_off + len);
 	iov_iter_advance(&it, stage_off);
@@ -194,8 +224,7 @@ loff_t sc_recfile_size(void)
 /*
  * At a drain's start: when the file is not as long as the stage expects,
  * its reader truncated it. What the stage held back belongs to the file as
- * it was (a block's end, or lines cut from their neighbours), so it goes;
- * the stage restarts at the block where the file now ends.
+ * it was (a block's end, or lines cut from their neighbours), so it goes.
  */
 void sc_recfile_sync(void)
 {
@@ -204,19 +233,8 @@ void sc_recfile_sync(void)
 	if (!direct)
 		return;
 	size = i_size_read(file_inode(appender));
-	if (size == stage_pos + stage_in_file)
-		return;
-	stage_pos = round_down(size, blk);
-	stage_off = 0;
-	staged = size - stage_pos;
-	stage_in_file = staged;
-	tail_waited = false;
-	if (staged) {
-		loff_t pos = stage_pos;
-
-		if (kernel_read(appender, stage, staged, &pos) != staged)
-			direct_off(-EIO, 0);
-	}
+	if (size != stage_pos + stage_in_file)
+		restart_at(size);
 }
 
 /*

@@ -1,9 +1,9 @@
-"""The record file on a disk: on a file system with a block device, my_sysdig writes the file's whole
-blocks with O_DIRECT and holds its partial last block back for a nap (kmod/recfile.c). On an ext4 disk,
-in both formats, with direct I/O and without (direct_io=0): every call of a known workload is in the
-file, in order, and the file reads whole while it grows; the last calls before rmmod are not lost in the
-held block; a reader's truncation restarts the file and the size cap stops it. /proc/my_sysdig/stats
-says which way the file was written.
+"""The record file on a disk: with direct_io=1, on a file system with a block device, my_sysdig writes
+the file's whole blocks with O_DIRECT and holds its partial last block back (kmod/recfile.c). On an
+ext4 disk, in both formats, with direct I/O and without: every call of a known workload is in the file,
+in order, and the file reads whole while it grows; the last calls before rmmod are not lost in the held
+block; a reader's truncation restarts the file; the size cap stops it.
+/proc/my_sysdig/stats says which way the file was written.
 """
 
 from __future__ import annotations
@@ -57,6 +57,14 @@ cat /proc/my_sysdig/stats > /out/cap-stats.txt
 /bin/sc_spinner /tmp/go 10 & echo $! > /out/cap-second.pid; wait
 rmmod my_sysdig || exit 56
 cp /ext/cap.rec /out/cap-resumed.rec
+
+# the reader truncates the file again and again while records flow (through the cache: see the test)
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/trunc.rec direct_io=0 || exit 58
+/bin/sc_spinner /tmp/go 0 & S=$!
+i=0; while [ $i -lt 40 ]; do sleep 0.05; : > /ext/trunc.rec; i=$((i + 1)); done
+kill $S; wait
+rmmod my_sysdig || exit 59
+cp /ext/trunc.rec /out/trunc.rec
 umount /ext || exit 57
 """
 
@@ -156,3 +164,13 @@ def test_records_are_the_same_either_way(run, tmp_path):
             records, _, _ = decode(run, f"{fmt}-{dio}.rec", tmp_path)
             calls.append([r.syscall for r in records])
         assert calls[0] == calls[1], fmt
+
+
+def test_truncation_while_records_flow_leaves_no_hole(run, tmp_path):
+    """Through the page cache, a truncation while records flow leaves a file of whole lines: appends go
+    to the new end. With direct_io=1 it does not yet (README): a direct write can land where the file
+    ended before, behind a hole of zeros (7.3 MB in one of six boots of this script)."""
+    data = run.files["trunc.rec"]
+    assert data and b"\0" not in data
+    records, _, errors = decode(run, "trunc.rec", tmp_path)
+    assert records and not errors
