@@ -18,9 +18,9 @@
  * partial last block, the tail, waits for the write that completes it;
  * when no write comes within another nap, or the flow stops, it is
  * appended through the page cache, so a reader sees every record within
- * three naps, and within one once the flow stops. The next direct write
- * rewrites that block whole, after the kernel has written back and dropped
- * its cached page. When a direct write fails (disk full, an I/O error),
+ * three naps, and within one once the flow stops. The next write completes
+ * that block through the cache too, and writes the blocks after it
+ * directly. When a direct write fails (disk full, an I/O error),
  * the file falls back to buffered appends for good, starting with what
  * the stage still holds.
  *
@@ -47,7 +47,7 @@
 #define STAGE_PAGES (STAGE_SIZE / PAGE_SIZE)
 
 static struct file *appender;	/* O_APPEND, through the page cache */
-static struct file *direct;	/* O_DIRECT on the same file, or NULL */
+static struct file *direct;	/* O_DIRECT | O_APPEND on it, or NULL */
 static char *stage;		/* vmalloc'd, so page aligned */
 static struct bio_vec *stage_pages;
 static unsigned int blk;	/* the file system's block size */
@@ -123,30 +123,56 @@ static void restart_at(loff_t size)
 	}
 }
 
+/* Moves the stage's start @len bytes on: they are in the file. */
+static void stage_advance(size_t len)
+{
+	staged -= len;
+	held_before -= min(held_before, len);
+	stage_off += len;
+	stage_pos += len;
+	stage_in_file = 0;
+}
+
 /*
- * Writes the first @len held bytes (whole blocks) at stage_pos; the tail
+ * Writes the first @len held bytes (whole blocks) to the file; the tail
  * stays where it is, the next append goes on after it. Returns 0 or the
  * error that made the file fall back to buffered appends, with the stage
  * appended.
+ *
+ * The direct file is opened O_APPEND, so a write lands where the file
+ * ends when ext4 takes the inode's lock: a reader's truncation just
+ * before it cannot leave a hole (a positional write at stage_pos did, in
+ * 1 boot of 6 of a script truncating 40 times while records flowed). The
+ * end must be block aligned for that: the block the file ends in, when
+ * its start went through the cache, is completed through the cache too.
  */
 static int write_blocks(size_t len)
 {
+	loff_t size = i_size_read(file_inode(appender));
 	struct iov_iter it;
-	loff_t pos = stage_pos;
+	loff_t pos = 0;
 	ssize_t w;
 
-	/*
-	 * The reader truncated the file during this drain: a write at
-	 * stage_pos would leave a hole. What is held goes to the new end
-	 * through the cache, as buffered appends would have put it. This
-	 * does not close the race: the test VMs still saw a write land
-	 * behind a hole after a truncation (a reader truncating 40 times
-	 * while records flowed, 1 boot of 6), for a reason not found yet.
-	 */
-	if (i_size_read(file_inode(appender)) < stage_pos + stage_in_file) {
+	/* truncated since the drain began: what is held goes to the new end */
+	if (size != stage_pos + stage_in_file) {
 		append_tail();
 		restart_at(i_size_read(file_inode(appender)));
 		return direct ? 0 : -EIO;
+	}
+	if (stage_in_file) {
+		struct kvec vec = {
+			stage + stage_off + stage_in_file, blk - stage_in_file
+		};
+
+		iov_iter_kvec(&it, ITER_SOURCE, &vec, 1, vec.iov_len);
+		if (append_buffered(&it) != vec.iov_len) {
+			direct_off(-ENOSPC, staged - held_before);
+			return -ENOSPC;
+		}
+		stage_advance(blk);
+		len -= blk;
+		if (!len)
+			goto done;
 	}
 	iov_iter_bvec(&it, ITER_SOURCE, stage_pages,
 		      DIV_ROUND_UP(stage_off + len, PAGE_SIZE), stage_off + len);
@@ -161,11 +187,8 @@ static int write_blocks(size_t len)
 		direct_off(w < 0 ? w : -EIO, staged - held_before);
 		return w < 0 ? w : -EIO;
 	}
-	staged -= len;
-	held_before -= min(held_before, len);
-	stage_off += len;
-	stage_pos += len;
-	stage_in_file = 0;
+	stage_advance(len);
+done:
 	tail_waited = false;
 	return 0;
 }
@@ -304,7 +327,8 @@ static int direct_open(void)
 	blk = sb->s_blocksize;
 	if (blk > PAGE_SIZE)
 		return -EINVAL;
-	direct = dentry_open(&appender->f_path, O_WRONLY | O_DIRECT | O_LARGEFILE,
+	direct = dentry_open(&appender->f_path,
+			     O_WRONLY | O_APPEND | O_DIRECT | O_LARGEFILE,
 			     current_cred());
 	if (IS_ERR(direct)) {
 		int err = PTR_ERR(direct);
