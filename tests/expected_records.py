@@ -22,7 +22,7 @@ from typing import Any
 from mysysdig.symbols import resolve_symbol
 
 PATH = "/tmp/mysysdig-workload.txt"
-PAYLOAD = 'hello, \\"world\\"\\n\\x01\\xff'  # escaped form of the 17 bytes written and read back
+PAYLOAD = 'hello, world\\\\ \\"quoted\\"\\n\\x01\\xff'  # escaped form of the 25 bytes written and read back
 ARGV = ["/bin/sc_workload", "stage2", 'a "quoted" arg']
 FUTEX_WAKE, FUTEX_PRIVATE_FLAG = 1, 128  # <linux/futex.h>; Python's stdlib has no futex constants
 
@@ -63,7 +63,7 @@ STAGE2: list[Call] = [
         },
         3,
     ),
-    Call("write", {"fd": 3, "count": 17}, 17, PAYLOAD),
+    Call("write", {"fd": 3, "count": 25}, 25, PAYLOAD),
     Call("lseek", {"fd": 3, "offset": 5, "whence": Sym("SEEK_SET", os.SEEK_SET)}, 5),
     Call("close", {"fd": 3}, 0),
     Call(
@@ -71,7 +71,7 @@ STAGE2: list[Call] = [
         {"dfd": Sym("AT_FDCWD", -100), "filename": PATH, "flags": Sym("O_RDONLY", os.O_RDONLY), "mode": 0},
         3,
     ),
-    Call("read", {"fd": 3, "count": 4096}, 17, PAYLOAD),
+    Call("read", {"fd": 3, "count": 4096}, 25, PAYLOAD),
     Call("fstat", {"fd": 3, "statbuf": PTR}, 0),
     Call("dup", {"fildes": 3}, 4),
     Call("close", {"fd": 4}, 0),

@@ -174,42 +174,82 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 /* Bytes that stand for themselves inside a quoted string (render.c). */
 extern const u8 sc_plain_byte[256];
 
+#define SC_BYTES(b) (0x0101010101010101ULL * (b))
+
+/* Nonzero when one of the word's bytes is 0. */
+static __always_inline u64 sc_zero_byte(u64 v)
+{
+	return (v - SC_BYTES(1)) & ~v & SC_BYTES(0x80);
+}
+
+/*
+ * Whether all eight bytes of @w stand for themselves, as sc_plain_byte
+ * has it: 0x20-0x7e but '"' and '\\'. Each test is exact for whether some
+ * byte matches (a borrow only crosses from a byte that does).
+ */
+static __always_inline bool sc_plain_word(u64 w)
+{
+	return !((w & SC_BYTES(0x80)) |
+		 ((w - SC_BYTES(0x20)) & ~w & SC_BYTES(0x80)) |
+		 sc_zero_byte(w ^ SC_BYTES(0x7f)) |
+		 sc_zero_byte(w ^ SC_BYTES('"')) |
+		 sc_zero_byte(w ^ SC_BYTES('\\')));
+}
+
 static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
 				 bool cut)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *p = o->buf + o->len;
 	char *end = o->buf + o->size - 8;	/* room for `"...` and NUL */
-	u32 i;
+	u32 i = 0;
 
 	*p++ = '"';
-	for (i = 0; i < len && p < end - 4; i++) {
-		unsigned char c = s[i];
+	while (i < len && p < end - 4) {
+		u32 stop = min(len, i + 8);
+		u64 w;
 
-		/* most captured bytes are printable text: one table load */
-		if (likely(sc_plain_byte[c])) {
-			*p++ = c;
-			continue;
+		/*
+		 * Captured bytes are mostly text: eight plain ones are tested
+		 * and copied as one word (about 3 instructions a byte against
+		 * 10). A word that is not plain goes byte by byte.
+		 */
+		if (i + 8 <= len && p + 8 <= end - 4) {
+			memcpy(&w, s + i, 8);
+			if (sc_plain_word(w)) {
+				memcpy(p, &w, 8);
+				p += 8;
+				i += 8;
+				continue;
+			}
 		}
-		*p++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*p++ = c;
-			break;
-		case '\n':
-			*p++ = 'n';
-			break;
-		case '\r':
-			*p++ = 'r';
-			break;
-		case '\t':
-			*p++ = 't';
-			break;
-		default:
-			*p++ = 'x';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
+		for (; i < stop && p < end - 4; i++) {
+			unsigned char c = s[i];
+
+			if (likely(sc_plain_byte[c])) {
+				*p++ = c;
+				continue;
+			}
+			*p++ = '\\';
+			switch (c) {
+			case '"':
+			case '\\':
+				*p++ = c;
+				break;
+			case '\n':
+				*p++ = 'n';
+				break;
+			case '\r':
+				*p++ = 'r';
+				break;
+			case '\t':
+				*p++ = 't';
+				break;
+			default:
+				*p++ = 'x';
+				*p++ = hex[c >> 4];
+				*p++ = hex[c & 15];
+			}
 		}
 	}
 	*p++ = '"';

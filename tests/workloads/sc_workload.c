@@ -30,7 +30,11 @@
 #define SELF "/bin/sc_workload"
 #endif
 
-static const char payload[] = "hello, \"world\"\n\x01\xff";	/* 17 bytes */
+/*
+ * 25 bytes: a plain first word, then escapes in the second and third, so
+ * the text renderer's word-at-a-time path and its byte path both show.
+ */
+static const char payload[] = "hello, world\\ \"quoted\"\n\x01\xff";
 
 static int stage2(void)
 {
