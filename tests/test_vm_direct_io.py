@@ -63,6 +63,7 @@ for dio in 1 0; do
   insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/trunc.rec direct_io=$dio || exit 58
   /bin/sc_spinner /tmp/go 0 & S=$!
   i=0; while [ $i -lt 40 ]; do sleep 0.05; : > /ext/trunc.rec; i=$((i + 1)); done
+  sleep 0.2  # records after the last truncation
   kill $S; wait
   rmmod my_sysdig || exit 59
   cp /ext/trunc.rec /out/trunc-$dio.rec
