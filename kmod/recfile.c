@@ -128,9 +128,9 @@ static void stage_advance(size_t len)
 {
 	staged -= len;
 	held_before -= min(held_before, len);
+	stage_in_file -= min(stage_in_file, len);
 	stage_off += len;
 	stage_pos += len;
-	stage_in_file = 0;
 }
 
 /*
@@ -266,18 +266,12 @@ void sc_recfile_sync(void)
  */
 static void catch_up(void)
 {
-	size_t whole;
-
 	append_tail();
 	if (staged != stage_in_file) {	/* disk full: as a failed direct write */
 		direct_off(-ENOSPC, 0);
 		return;
 	}
-	whole = round_down(staged, blk);
-	staged -= whole;
-	stage_in_file -= whole;
-	stage_off += whole;
-	stage_pos += whole;
+	stage_advance(round_down(staged, blk));
 	tail_waited = false;
 }
 

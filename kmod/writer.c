@@ -235,18 +235,15 @@ static void take(const struct sc_event *ev, s64 offset)
 	}
 }
 
-/*
- * Whether a ring filled past a quarter while the writer drained: then it
- * must not wait for a device (see recfile.c).
- */
-static bool rings_filling(void)
+/* Whether some CPU's ring holds more than @quarters quarters of it untaken. */
+static bool a_ring_holds_over(unsigned int quarters)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
 		struct sc_ring *r = sc_ring_of(cpu);
 
-		if (smp_load_acquire(&r->head) - r->cursor > r->size / 4)
+		if (smp_load_acquire(&r->head) - r->cursor > r->size / 4 * quarters)
 			return true;
 	}
 	return false;
@@ -320,7 +317,8 @@ static bool drain(bool final)
 	bin_flush_block();
 	if (out.len)
 		flush_out();
-	sc_recfile_drain_end(final || !found, rings_filling());
+	/* a ring that filled past a quarter meanwhile: no wait for a device */
+	sc_recfile_drain_end(final || !found, a_ring_holds_over(1));
 	return found;
 }
 
@@ -357,20 +355,6 @@ void sc_writer_wake(void)
 		irq_work_queue(&writer_wakeup);
 }
 
-/* Whether no CPU's ring holds an event the writer has not taken. */
-static bool rings_empty(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct sc_ring *r = sc_ring_of(cpu);
-
-		if (smp_load_acquire(&r->head) != r->cursor)
-			return false;
-	}
-	return true;
-}
-
 /*
  * Naps for flush_ms, or sleeps until the next event when @idle and the
  * rings are still empty (events the drain left for being newer than its
@@ -382,7 +366,7 @@ static void writer_sleep(bool idle)
 	set_current_state(TASK_INTERRUPTIBLE);
 	WRITE_ONCE(sc_writer_sleep, idle ? SC_WRITER_IDLE : SC_WRITER_NAPPING);
 	smp_mb();	/* the flag before the rings, see sc_writer_notify() */
-	if (idle && !rings_empty()) {
+	if (idle && a_ring_holds_over(0)) {
 		idle = false;
 		WRITE_ONCE(sc_writer_sleep, SC_WRITER_NAPPING);
 	}
