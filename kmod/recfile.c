@@ -343,11 +343,7 @@ static int direct_open(void)
 			.bv_page = vmalloc_to_page(stage + i * PAGE_SIZE),
 			.bv_len = PAGE_SIZE,
 		};
-	stage_off = 0;
-	stage_pos = 0;
-	staged = 0;
-	stage_in_file = 0;
-	tail_waited = false;
+	restart_at(0);	/* the file was just truncated */
 	return 0;
 }
 
@@ -378,10 +374,10 @@ bool sc_recfile_direct(void)
 	return READ_ONCE(direct);
 }
 
+/* Call after the writer's final drain, which left nothing held back. */
 void sc_recfile_close(void)
 {
 	if (direct) {
-		append_tail();
 		fput(direct);
 		direct = NULL;
 	}
