@@ -12,10 +12,9 @@ import re
 import subprocess
 
 import pytest
-from vm_support import boot, kernel, proc_stats, target_params
+from vm_support import boot, decode_returned, kernel, proc_stats, target_params
 
-from mysysdig.model import Marker, ParseError, Record
-from mysysdig.records import iter_events
+from mysysdig.model import Record
 from scripts.vmimage import stage1_modules
 
 pytestmark = pytest.mark.vm
@@ -97,18 +96,6 @@ def run(target, tmp_path_factory):
     return result
 
 
-def decode(run, name: str, tmp_path) -> tuple[list[Record], list[Marker], list[ParseError]]:
-    path = tmp_path / name
-    path.write_bytes(run.files[name])
-    errors: list[ParseError] = []
-    events = list(iter_events(path, errors.append))
-    return (
-        [e for e in events if isinstance(e, Record)],
-        [e for e in events if isinstance(e, Marker)],
-        errors,
-    )
-
-
 def getppid_of(records: list[Record], pid: int) -> list[Record]:
     return [r for r in records if r.pid == pid and r.syscall == "getppid"]
 
@@ -123,7 +110,7 @@ def test_every_call_is_in_the_file_while_it_grows(run, fmt, dio, tmp_path):
     """0.3 s after the burst the writer has gone idle, so what it held back is in the file: every call,
     the file whole up to its last byte, and as long as the bytes the module counts as written."""
     o = f"{fmt}-{dio}"
-    records, markers, errors = decode(run, f"{o}-live.rec", tmp_path)
+    records, markers, errors = decode_returned(run, f"{o}-live.rec", tmp_path)
     assert not errors and not markers
     assert len(getppid_of(records, int(run.text(f"{o}-burst.pid")))) == BURST
     assert len(run.files[f"{o}-live.rec"]) == proc_stats(run.text(f"{o}-stats.txt"))["bytes_written"]
@@ -135,7 +122,7 @@ def test_rmmod_writes_the_held_block(run, fmt, dio, tmp_path):
     fit in the held partial block; the unload line counts exactly the records in the file."""
     o = f"{fmt}-{dio}"
     assert run.files[f"{o}.rec"].startswith(run.files[f"{o}-live.rec"])
-    records, markers, errors = decode(run, f"{o}.rec", tmp_path)
+    records, markers, errors = decode_returned(run, f"{o}.rec", tmp_path)
     assert not errors and not markers
     last_pid = int(run.text(f"{o}-last.pid"))
     last = [r for r in records if r.pid == last_pid]
@@ -148,10 +135,10 @@ def test_rmmod_writes_the_held_block(run, fmt, dio, tmp_path):
 def test_size_cap_then_truncation_resumes(run, tmp_path):
     full = run.files["cap-full.rec"]
     assert 0 < len(full) <= 65536
-    records, markers, errors = decode(run, "cap-full.rec", tmp_path)
+    records, markers, errors = decode_returned(run, "cap-full.rec", tmp_path)
     assert not errors and [(mk.reason, mk.drop) for mk in markers] == [("cap", 1)]
     assert proc_stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
-    resumed, markers, errors = decode(run, "cap-resumed.rec", tmp_path)
+    resumed, markers, errors = decode_returned(run, "cap-resumed.rec", tmp_path)
     assert not errors and not markers
     assert run.text("cap-resumed.rec").startswith("#")  # a header first, as in a new file
     second = int(run.text("cap-second.pid"))
@@ -164,7 +151,7 @@ def test_records_are_the_same_either_way(run, tmp_path):
     for fmt in ("text", "binary"):
         calls = []
         for dio in (1, 0):
-            records, _, _ = decode(run, f"{fmt}-{dio}.rec", tmp_path)
+            records, _, _ = decode_returned(run, f"{fmt}-{dio}.rec", tmp_path)
             calls.append([r.syscall for r in records])
         assert calls[0] == calls[1], fmt
 
@@ -177,7 +164,7 @@ def test_truncation_while_records_flow_leaves_no_hole(run, dio, tmp_path):
     the new file: the end of a line whose start went with the truncation, one damaged line at most."""
     name = f"trunc-{dio}.rec"
     assert run.files[name] and b"\0" not in run.files[name]
-    records, _, errors = decode(run, name, tmp_path)
+    records, _, errors = decode_returned(run, name, tmp_path)
     assert records
     if dio:
         assert [e.line_no for e in errors] in ([], [1]), errors

@@ -10,10 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from vm_support import RECORD, parse_record_file, proc_stats, vm_fixtures
-
-from mysysdig.model import Marker, ParseError, Record
-from mysysdig.records import iter_events
+from vm_support import RECORD, decode_returned, parse_record_file, proc_stats, vm_fixtures
 
 pytestmark = pytest.mark.vm
 
@@ -155,10 +152,7 @@ def test_full_disk_counts_what_it_loses(run, fmt, tmp_path):
     """The file holds what fit, intact up to where the disk filled; the unload line accounts for the rest."""
     data = run.files[f"full-{fmt}.rec"]
     assert 1000 * 1024 <= len(data) <= 1024 * 1024  # the disk filled
-    path = tmp_path / "record"
-    path.write_bytes(data)
-    errors: list[ParseError] = []
-    records = [e for e in iter_events(path, errors.append) if isinstance(e, Record)]
+    records, _, errors = decode_returned(run, f"full-{fmt}.rec", tmp_path)
     # at most the last line or block was cut by the full disk
     assert len(errors) <= 1, errors
     m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text(f"full-{fmt}-dmesg.txt"))
@@ -183,14 +177,11 @@ def test_idle_writer_sleeps_until_the_next_event(run):
 
 
 def _getppid_of(run, name: str, pid_file: str, tmp_path) -> tuple[int, list]:
-    path = tmp_path / name
-    path.write_bytes(run.files[name])
-    errors: list[ParseError] = []
-    events = list(iter_events(path, errors.append))
+    records, markers, errors = decode_returned(run, name, tmp_path)
     assert not errors
     pid = int(run.text(pid_file))
-    calls = sum(1 for e in events if isinstance(e, Record) and e.pid == pid and e.syscall == "getppid")
-    return calls, [e for e in events if isinstance(e, Marker)]
+    calls = sum(1 for r in records if r.pid == pid and r.syscall == "getppid")
+    return calls, markers
 
 
 def test_first_record_after_idle_is_written_at_once(run, tmp_path):

@@ -27,6 +27,7 @@ import pytest  # noqa: E402
 
 from mysysdig.decode import parse_text  # noqa: E402
 from mysysdig.model import Header, Marker, ParseError, Record  # noqa: E402
+from mysysdig.records import iter_events  # noqa: E402
 from scripts.testbed import (  # noqa: E402
     TARGETS,
     Kernel,
@@ -156,6 +157,22 @@ def parse_record_file(text: str) -> tuple[list[Record], list[Marker]]:
     records = [e for e in events if isinstance(e, Record)]
     markers = [e for e in events if isinstance(e, Marker)]
     return records, markers
+
+
+def decode_returned(
+    run: VmResult, name: str, directory: Path
+) -> tuple[list[Record], list[Marker], list[ParseError]]:
+    """A record file the VM sent back (either format), decoded by mysysdig: its records, its markers,
+    and the damage the decoder reported, which the caller judges."""
+    path = directory / name
+    path.write_bytes(run.files[name])
+    errors: list[ParseError] = []
+    events = list(iter_events(path, errors.append))
+    return (
+        [e for e in events if isinstance(e, Record)],
+        [e for e in events if isinstance(e, Marker)],
+        errors,
+    )
 
 
 def record_symbols(text: str) -> dict[str, int]:
