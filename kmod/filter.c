@@ -275,7 +275,7 @@ unsigned int sc_flush_ms = 20;
 unsigned long sc_max_size;
 unsigned int sc_ring_kb = 1024;
 char *sc_path = "/etc/syscall-record/record";
-bool sc_direct_io;
+bool sc_direct_io = true;
 
 static int set_snaplen(const char *val, const struct kernel_param *kp)
 {
@@ -397,4 +397,4 @@ MODULE_PARM_DESC(flush_ms, "how often the writer drains the rings, in ms (defaul
 module_param_cb(path, &path_ops, &sc_path, 0444);
 MODULE_PARM_DESC(path, "record file (default /etc/syscall-record/record); its directory must exist");
 module_param_named(direct_io, sc_direct_io, bool, 0444);
-MODULE_PARM_DESC(direct_io, "1: write the record file's whole blocks with O_DIRECT, past the page cache, on a file system with a block device (cheaper per byte, but the writer waits for the device: see README); default 0");
+MODULE_PARM_DESC(direct_io, "1 (default): on a file system with a block device, write the record file's whole blocks with O_DIRECT, past the page cache, from a kworker; 0: append everything through the page cache");

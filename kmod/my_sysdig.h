@@ -496,7 +496,7 @@ void sc_recfile_close(void);
 size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes);
 loff_t sc_recfile_size(void);
 void sc_recfile_sync(void);
-void sc_recfile_drain_end(bool now, bool behind);
+void sc_recfile_drain_end(bool now);
 bool sc_recfile_direct(void);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */

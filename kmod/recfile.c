@@ -24,14 +24,16 @@
  * the file falls back to buffered appends for good, starting with what
  * the stage still holds.
  *
- * Off by default (direct_io=0): a direct write waits for the device, and a
- * writer that waits lets a burst fill the rings where a buffered append
- * would not. A drain that finds a ring filled past a quarter therefore
- * writes through the cache; even so, a 20000-call burst on one x86_64 7.3
- * vCPU (test VMs on a busy host) dropped records in 1 boot of 5 (2 of 3
- * without that check; none buffered). ext4 makes every extending direct
- * write wait (IOMAP_DIO_FORCE_WAIT), so only a second thread doing the
- * writes, with the stage split in halves, would let it be the default.
+ * A direct write waits for the device: ext4 makes every extending one
+ * wait (IOMAP_DIO_FORCE_WAIT), whatever the caller asks. A writer that
+ * waited let a burst fill the rings where a buffered append would not
+ * (a 20000-call burst on one x86_64 7.3 vCPU, test VMs on a busy host,
+ * dropped records in 2 boots of 3). So a kworker does the direct writes,
+ * one at a time, while the writer goes on filling the stage after the
+ * bytes in flight; the stage holds two appends for that. The writer takes
+ * the write's outcome in at its next drain, and waits for it only to
+ * touch the file itself (a tail through the cache, a truncation), when
+ * the stage is full, or when it goes idle or stops.
  */
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -40,10 +42,15 @@
 #include <linux/bvec.h>
 #include <linux/vmalloc.h>
 #include <linux/mm.h>
+#include <linux/workqueue.h>
+#include <linux/completion.h>
 #include "my_sysdig.h"
 
-/* a binary block or the text buffer (1 MiB each) goes in one direct write */
-#define STAGE_SIZE (1024 * 1024 + PAGE_SIZE)
+/*
+ * A binary block or the text buffer (1 MiB each) is one append: room for
+ * one while the blocks of another are in flight, and the tail before them.
+ */
+#define STAGE_SIZE (2 * 1024 * 1024 + PAGE_SIZE)
 #define STAGE_PAGES (STAGE_SIZE / PAGE_SIZE)
 
 static struct file *appender;	/* O_APPEND, through the page cache */
@@ -58,6 +65,16 @@ static size_t stage_in_file;	/* of those, already appended through the cache */
 static bool tail_waited;	/* the tail was held at the last drain's end */
 static size_t stage_lost;	/* bytes of this append the fallback lost */
 static size_t held_before;	/* of the held bytes, those of earlier appends */
+
+static void dio_fn(struct work_struct *work);
+
+/* The direct write in flight: the first dio_len held bytes, by a kworker. */
+static DECLARE_WORK(dio_work, dio_fn);
+static DECLARE_COMPLETION(dio_done);
+static struct iov_iter dio_iter;
+static size_t dio_len;
+static ssize_t dio_result;
+static bool dio_queued;		/* queued, its outcome not taken in yet */
 
 /* Appends @it to the file through the page cache; returns the bytes taken. */
 static size_t append_buffered(struct iov_iter *it)
@@ -133,11 +150,65 @@ static void stage_advance(size_t len)
 	stage_pos += len;
 }
 
+static void dio_write(void)
+{
+	loff_t pos = 0;	/* O_APPEND: where ext4 sees the file's end */
+
+	file_start_write(direct);
+	dio_result = vfs_iter_write(direct, &dio_iter, &pos, 0);
+	file_end_write(direct);
+}
+
+static void dio_fn(struct work_struct *work)
+{
+	dio_write();
+	complete(&dio_done);
+}
+
 /*
- * Writes the first @len held bytes (whole blocks) to the file; the tail
- * stays where it is, the next append goes on after it. Returns 0 or the
- * error that made the file fall back to buffered appends, with the stage
- * appended.
+ * Takes in the outcome of the direct write: the stage moves past the
+ * blocks written, or the file falls back to buffered appends. Returns 0 or
+ * the error that made it fall back.
+ */
+static int dio_finish(void)
+{
+	ssize_t w = dio_result;
+	size_t len = dio_len;
+
+	dio_len = 0;
+	if (w != len) {
+		/* the blocks it wrote are in the file: keep what is past them */
+		if (w > 0)
+			stage_in_file = max_t(size_t, stage_in_file, w);
+		direct_off(w < 0 ? w : -EIO, staged - held_before);
+		return w < 0 ? w : -EIO;
+	}
+	stage_advance(len);
+	return 0;
+}
+
+/*
+ * Takes in a queued direct write's outcome, waiting for it when @wait.
+ * Returns -EINPROGRESS while it is still in flight (and !@wait), 0 or the
+ * error that made the file fall back to buffered appends.
+ */
+static int dio_settle(bool wait)
+{
+	if (!dio_queued)
+		return 0;
+	if (wait)
+		wait_for_completion(&dio_done);
+	else if (!completion_done(&dio_done))
+		return -EINPROGRESS;
+	dio_queued = false;
+	return dio_finish();
+}
+
+/*
+ * Writes the first @len held bytes (whole blocks) to the file, by the
+ * kworker unless @wait; the tail stays where it is, the next append goes
+ * on after it. Call with no write in flight. Returns 0 or the error that
+ * made the file fall back to buffered appends, with the stage appended.
  *
  * The direct file is opened O_APPEND, so a write lands where the file
  * ends when ext4 takes the inode's lock: a reader's truncation just
@@ -146,12 +217,10 @@ static void stage_advance(size_t len)
  * end must be block aligned for that: the block the file ends in, when
  * its start went through the cache, is completed through the cache too.
  */
-static int write_blocks(size_t len)
+static int write_blocks(size_t len, bool wait)
 {
 	loff_t size = i_size_read(file_inode(appender));
 	struct iov_iter it;
-	loff_t pos = 0;
-	ssize_t w;
 
 	/* truncated since the drain began: what is held goes to the new end */
 	if (size != stage_pos + stage_in_file) {
@@ -174,20 +243,22 @@ static int write_blocks(size_t len)
 		if (!len)
 			goto done;
 	}
-	iov_iter_bvec(&it, ITER_SOURCE, stage_pages,
+	iov_iter_bvec(&dio_iter, ITER_SOURCE, stage_pages,
 		      DIV_ROUND_UP(stage_off + len, PAGE_SIZE), stage_off + len);
-	iov_iter_advance(&it, stage_off);
-	file_start_write(direct);
-	w = vfs_iter_write(direct, &it, &pos, 0);
-	file_end_write(direct);
-	if (w != len) {
-		/* the blocks it wrote are in the file: keep what is past them */
-		if (w > 0)
-			stage_in_file = max_t(size_t, stage_in_file, w);
-		direct_off(w < 0 ? w : -EIO, staged - held_before);
-		return w < 0 ? w : -EIO;
+	iov_iter_advance(&dio_iter, stage_off);
+	dio_len = len;
+	if (wait) {
+		int err;
+
+		dio_write();
+		err = dio_finish();
+		if (err)
+			return err;
+	} else {
+		reinit_completion(&dio_done);
+		dio_queued = true;
+		queue_work(system_unbound_wq, &dio_work);
 	}
-	stage_advance(len);
 done:
 	tail_waited = false;
 	return 0;
@@ -199,18 +270,24 @@ static bool append_direct(struct iov_iter *it)
 	while (iov_iter_count(it)) {
 		size_t whole;
 
-		/* the tail moves back to the start when what comes does not fit */
-		if (stage_off + staged + iov_iter_count(it) > STAGE_SIZE &&
-		    stage_off) {
-			memmove(stage, stage + stage_off, staged);
-			stage_off = 0;
+		/*
+		 * The tail moves back to the start when what comes does not
+		 * fit, once no write reads the stage.
+		 */
+		if (stage_off + staged + iov_iter_count(it) > STAGE_SIZE) {
+			if (dio_settle(true))
+				return false;
+			if (stage_off) {
+				memmove(stage, stage + stage_off, staged);
+				stage_off = 0;
+			}
 		}
 		staged += copy_from_iter(stage + stage_off + staged,
 					 STAGE_SIZE - stage_off - staged, it);
 		if (!iov_iter_count(it))
 			break;
 		whole = round_down(staged, blk);
-		if (whole && write_blocks(whole))
+		if (whole && write_blocks(whole, true))
 			return false;
 	}
 	return true;
@@ -234,6 +311,7 @@ size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes)
 	/* a fallback that could not append the stage lost some of them */
 	done -= min(done, stage_lost);
 	stage_lost = 0;
+	held_before = staged;	/* a later failure loses none of these */
 	atomic64_add(done, &sc_stats.bytes);
 	return done;
 }
@@ -241,6 +319,9 @@ size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes)
 /* Bytes in the file and held back for it. */
 loff_t sc_recfile_size(void)
 {
+	/* ext4 grows the file when the write in flight completes */
+	if (dio_queued)
+		return stage_pos + staged;
 	return i_size_read(file_inode(appender)) + staged - stage_in_file;
 }
 
@@ -248,12 +329,15 @@ loff_t sc_recfile_size(void)
  * At a drain's start: when the file is not as long as the stage expects,
  * its reader truncated it. What the stage held back belongs to the file as
  * it was (a block's end, or lines cut from their neighbours), so it goes.
+ * While a direct write is in flight, the next drain looks.
  */
 void sc_recfile_sync(void)
 {
 	loff_t size;
 
-	if (!direct)
+	if (!direct || dio_settle(false) == -EINPROGRESS)
+		return;
+	if (!direct)	/* the write failed: buffered from now on */
 		return;
 	size = i_size_read(file_inode(appender));
 	if (size != stage_pos + stage_in_file)
@@ -261,44 +345,27 @@ void sc_recfile_sync(void)
 }
 
 /*
- * Appends everything held through the cache, without waiting for the
- * device; the stage keeps only the block where the file now ends.
- */
-static void catch_up(void)
-{
-	append_tail();
-	if (staged != stage_in_file) {	/* disk full: as a failed direct write */
-		direct_off(-ENOSPC, 0);
-		return;
-	}
-	stage_advance(round_down(staged, blk));
-	tail_waited = false;
-}
-
-/*
  * At a drain's end: what was held since the last drain, or anything when
  * @now (the writer goes idle, or stops), is written: whole blocks directly,
- * and the tail through the cache when nothing completed it or @now. When
- * the writer is @behind (the rings filled while it worked), it does not
- * wait for the device: everything goes through the cache.
+ * and the tail through the cache when nothing completed it or @now. A
+ * write still in flight from the last drain leaves the next one to the
+ * next drain, unless @now.
  */
-void sc_recfile_drain_end(bool now, bool behind)
+void sc_recfile_drain_end(bool now)
 {
 	size_t whole;
 
+	if (!direct || dio_settle(now) == -EINPROGRESS)
+		return;
 	if (!direct || staged == stage_in_file)
 		return;
-	if (behind) {
-		catch_up();
-		return;
-	}
 	if (!now && !tail_waited) {
 		tail_waited = true;
 		return;
 	}
 	whole = round_down(staged, blk);
 	if (whole) {
-		if (write_blocks(whole))
+		if (write_blocks(whole, now))
 			return;
 		if (!now)
 			return;
@@ -377,6 +444,8 @@ bool sc_recfile_direct(void)
 /* Call after the writer's final drain, which left nothing held back. */
 void sc_recfile_close(void)
 {
+	dio_settle(true);
+	flush_work(&dio_work);	/* its function has returned: rmmod may free it */
 	if (direct) {
 		fput(direct);
 		direct = NULL;

@@ -235,15 +235,15 @@ static void take(const struct sc_event *ev, s64 offset)
 	}
 }
 
-/* Whether some CPU's ring holds more than @quarters quarters of it untaken. */
-static bool a_ring_holds_over(unsigned int quarters)
+/* Whether some CPU's ring holds events the writer has not taken. */
+static bool rings_hold_events(void)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
 		struct sc_ring *r = sc_ring_of(cpu);
 
-		if (smp_load_acquire(&r->head) - r->cursor > r->size / 4 * quarters)
+		if (smp_load_acquire(&r->head) != r->cursor)
 			return true;
 	}
 	return false;
@@ -317,8 +317,7 @@ static bool drain(bool final)
 	bin_flush_block();
 	if (out.len)
 		flush_out();
-	/* a ring that filled past a quarter meanwhile: no wait for a device */
-	sc_recfile_drain_end(final || !found, a_ring_holds_over(1));
+	sc_recfile_drain_end(final || !found);
 	return found;
 }
 
@@ -366,7 +365,7 @@ static void writer_sleep(bool idle)
 	set_current_state(TASK_INTERRUPTIBLE);
 	WRITE_ONCE(sc_writer_sleep, idle ? SC_WRITER_IDLE : SC_WRITER_NAPPING);
 	smp_mb();	/* the flag before the rings, see sc_writer_notify() */
-	if (idle && a_ring_holds_over(0)) {
+	if (idle && rings_hold_events()) {
 		idle = false;
 		WRITE_ONCE(sc_writer_sleep, SC_WRITER_NAPPING);
 	}
