@@ -30,7 +30,7 @@
  * (a 20000-call burst on one x86_64 7.3 vCPU, test VMs on a busy host,
  * dropped records in 2 boots of 3). So a kworker does the direct writes,
  * one at a time, while the writer goes on filling the stage after the
- * bytes in flight; the stage holds two appends for that. The writer takes
+ * bytes in flight; the stage holds four appends for that. The writer takes
  * the write's outcome in at its next drain, and waits for it only to
  * touch the file itself (a tail through the cache, a truncation), when
  * the stage is full, or when it goes idle or stops.
@@ -47,10 +47,12 @@
 #include "my_sysdig.h"
 
 /*
- * A binary block or the text buffer (1 MiB each) is one append: room for
- * one while the blocks of another are in flight, and the tail before them.
+ * A binary block or the text buffer (1 MiB each) is one append. The stage
+ * takes what comes while a write is in flight: four appends, and the tail
+ * before them (a 2 MiB stage filled behind 100 ms writes and made a burst
+ * drop 18 % of its records).
  */
-#define STAGE_SIZE (2 * 1024 * 1024 + PAGE_SIZE)
+#define STAGE_SIZE (4 * 1024 * 1024 + PAGE_SIZE)
 #define STAGE_PAGES (STAGE_SIZE / PAGE_SIZE)
 
 static struct file *appender;	/* O_APPEND, through the page cache */
@@ -74,6 +76,7 @@ static DECLARE_COMPLETION(dio_done);
 static struct iov_iter dio_iter;
 static size_t dio_len;
 static ssize_t dio_result;
+static loff_t dio_end;		/* where in the file it ended */
 static bool dio_queued;		/* queued, its outcome not taken in yet */
 
 /* Appends @it to the file through the page cache; returns the bytes taken. */
@@ -157,6 +160,7 @@ static void dio_write(void)
 	file_start_write(direct);
 	dio_result = vfs_iter_write(direct, &dio_iter, &pos, 0);
 	file_end_write(direct);
+	dio_end = pos;
 }
 
 static void dio_fn(struct work_struct *work)
@@ -184,6 +188,12 @@ static int dio_finish(void)
 		return w < 0 ? w : -EIO;
 	}
 	stage_advance(len);
+	/*
+	 * A reader's truncation before the write took the inode's lock put
+	 * its blocks at the new end: the bytes held after them continue
+	 * them there (only the file's first line is cut).
+	 */
+	stage_pos = dio_end;
 	return 0;
 }
 
@@ -359,7 +369,8 @@ void sc_recfile_drain_end(bool now)
 		return;
 	if (!direct || staged == stage_in_file)
 		return;
-	if (!now && !tail_waited) {
+	/* a backlog goes at once: the stage must keep room for the next one */
+	if (!now && !tail_waited && staged < STAGE_SIZE / 4) {
 		tail_waited = true;
 		return;
 	}
