@@ -66,7 +66,8 @@ static size_t staged;		/* bytes held */
 static size_t stage_in_file;	/* of those, already appended through the cache */
 static bool tail_waited;	/* the tail was held at the last drain's end */
 static size_t stage_lost;	/* bytes of this append the fallback lost */
-static size_t held_before;	/* of the held bytes, those of earlier appends */
+/* of the held bytes, those of earlier appends: all of them between appends */
+static size_t held_before;
 
 static void dio_fn(struct work_struct *work);
 
@@ -215,6 +216,18 @@ static int dio_settle(bool wait)
 }
 
 /*
+ * Whether the file is written directly with no write in flight, once a
+ * finished one is taken in (waiting for it when @wait); a failed one
+ * leaves the file buffered.
+ */
+static bool direct_settled(bool wait)
+{
+	if (!direct || dio_settle(wait) == -EINPROGRESS)
+		return false;
+	return direct;	/* NULL once the write taken in failed */
+}
+
+/*
  * Writes the first @len held bytes (whole blocks) to the file, by the
  * kworker unless @wait; the tail stays where it is, the next append goes
  * on after it. Call with no write in flight. Returns 0 or the error that
@@ -314,14 +327,13 @@ size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes)
 	size_t done;
 
 	iov_iter_kvec(&it, ITER_SOURCE, vec, n, bytes);
-	held_before = staged;
 	if (!direct || !append_direct(&it))
 		append_buffered(&it);
 	done = bytes - iov_iter_count(&it);
 	/* a fallback that could not append the stage lost some of them */
 	done -= min(done, stage_lost);
 	stage_lost = 0;
-	held_before = staged;	/* a later failure loses none of these */
+	held_before = staged;	/* the next append's bytes are past these */
 	atomic64_add(done, &sc_stats.bytes);
 	return done;
 }
@@ -345,9 +357,7 @@ void sc_recfile_sync(void)
 {
 	loff_t size;
 
-	if (!direct || dio_settle(false) == -EINPROGRESS)
-		return;
-	if (!direct)	/* the write failed: buffered from now on */
+	if (!direct_settled(false))
 		return;
 	size = i_size_read(file_inode(appender));
 	if (size != stage_pos + stage_in_file)
@@ -365,9 +375,7 @@ void sc_recfile_drain_end(bool now)
 {
 	size_t whole;
 
-	if (!direct || dio_settle(now) == -EINPROGRESS)
-		return;
-	if (!direct || staged == stage_in_file)
+	if (!direct_settled(now) || staged == stage_in_file)
 		return;
 	/* a backlog goes at once: the stage must keep room for the next one */
 	if (!now && !tail_waited && staged < STAGE_SIZE / 4) {
