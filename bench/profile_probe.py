@@ -11,6 +11,13 @@ maps blocks to functions; the table gives
 instructions per call for each function, in each boot, and what my_sysdig adds over the
 floor. Guest perf has no PMU under TCG and samples; this counts.
 
+    python -m bench.profile_probe --steady mysysdig_nginx_bin [--base floor] [--durations 5,10]
+
+The --steady form runs `make bench`'s script for one case and a base case, each twice with wrk
+running for the two durations, and subtracts the short boot from the long one: what is left is
+steady load alone (no boot, nginx start, module load or unload), per request, then the base case's
+per request is subtracted from the case's. It prints what the case adds to a request, and per record.
+
 The second form reads the counts of a `make bench` run made with --insn-profile (the
 guest leaves kallsyms.txt and each my_sysdig case's module symbols in .cache/bench-last/)
 and prints the functions' totals, minus those of a --base-counts run of another case (the
@@ -21,6 +28,9 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import json
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -116,6 +126,45 @@ def totals(args: argparse.Namespace) -> None:
         print(f"{name:50} {total:14d} {total / args.per:9.1f}")
 
 
+def bench_boot(case: str, duration: int, work: Path) -> tuple[dict[str, int], dict]:
+    """One `scripts.bench` boot of @case, profiled: instructions per function and the load round's results."""
+    out, counts = work / f"{case}.{duration}", work / f"{case}.{duration}.counts"
+    cmd = [sys.executable, "-m", "scripts.bench", "--cases", case, "--rounds", "1", "--ab", "0", "--n", "1"]
+    cmd += ["--duration", str(duration), "--out", str(out), "--insn-profile", str(counts)]
+    subprocess.run(cmd, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    last = cache_dir() / "bench-last"
+    module_syms = last / f"{case}.1.load.kallsyms"
+    kallsyms = (last / "kallsyms.txt").read_text() + (module_syms.read_text() if module_syms.exists() else "")
+    load = json.loads((out / "results.json").read_text())["cases"][0]["rounds"][0]["load"]
+    return by_function(counts.read_text(), kallsyms), load
+
+
+def steady(args: argparse.Namespace) -> None:
+    """What @args.steady adds to one request of steady load over @args.base, per function."""
+    short, long_ = (int(d) for d in args.durations.split(","))
+    work = cache_dir() / "build" / "insnprof" / "steady"
+    work.mkdir(parents=True, exist_ok=True)
+    per_request: dict[str, dict[str, float]] = {}
+    records = 0
+    for case in (args.base, args.steady):
+        (a, load_a), (b, load_b) = bench_boot(case, short, work), bench_boot(case, long_, work)
+        requests = load_b["wrk"]["requests"] - load_a["wrk"]["requests"]
+        per_request[case] = {n: (b.get(n, 0) - a.get(n, 0)) / requests for n in set(a) | set(b)}
+        final_a, final_b = load_a.get("mysysdig_final", {}), load_b.get("mysysdig_final", {})
+        if "written" in final_b:
+            records = (final_b["written"] - final_a.get("written", 0)) / requests
+    case, base = per_request[args.steady], per_request[args.base]
+    added = {n: case.get(n, 0) - base.get(n, 0) for n in set(case) | set(base)}
+    total, mine = sum(added.values()), sum(v for n, v in added.items() if n.startswith("my_sysdig:"))
+    per_rec = records or 1.0
+    print(f"\n{args.steady} over {args.base}, steady load: kernel instructions per request")
+    print(f"({records:.1f} records per request)" if records else "(no records: per record is per request)")
+    print(f"{'function':50} {'per request':>12} {'per record':>11}")
+    rows = sorted(added.items(), key=lambda kv: -kv[1])[: args.top]
+    for name, v in [*rows, ("my_sysdig: (all functions)", mine), ("total kernel", total)]:
+        print(f"{name:50} {v:12.1f} {v / per_rec:11.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,8 +181,13 @@ def main() -> int:
     parser.add_argument("--base-counts", type=Path, help="a run to subtract, e.g. the floor case's")
     parser.add_argument("--base-kallsyms", type=Path)
     parser.add_argument("--per", type=float, default=1.0, help="divide --counts totals by this")
+    parser.add_argument("--steady", help="a make bench case: what it adds to a request of steady load")
+    parser.add_argument("--base", default="floor", help="the case --steady is compared with")
+    parser.add_argument("--durations", default="5,10", help="wrk seconds of the short and the long boot")
     args = parser.parse_args()
-    if args.counts:
+    if args.steady:
+        steady(args)
+    elif args.counts:
         totals(args)
     else:
         compare(args)
