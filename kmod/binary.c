@@ -6,10 +6,8 @@
  * there) until the writer ends its drain or a buffer fills.
  */
 #include <linux/vmalloc.h>
-#include <linux/crc32.h>
 #include <linux/string.h>
 #include <linux/uio.h>
-#include <crypto/hash.h>
 #include "my_sysdig.h"
 #include "binfmt.h"
 
@@ -30,46 +28,6 @@ static struct {
 	u64 comm[TASK_COMM_LEN / 8];
 } threads[THREAD_SLOTS];
 
-/*
- * The blocks' CRC-32 through the crypto API when it has a faster one than
- * lib/crc32's table-driven loop (crc32-pclmul on x86, about ten times
- * fewer instructions per byte; measured at a sixth of the writer's cost
- * per record). Same polynomial and bits: the crypto "crc32" is crc32_le()
- * from a seed given as its key, without a final inversion.
- */
-static struct crypto_shash *crc_tfm;
-
-static void crc_init(void)
-{
-	__le32 seed = cpu_to_le32(~0U);
-	struct crypto_shash *tfm = crypto_alloc_shash("crc32", 0, 0);
-
-	if (IS_ERR(tfm))
-		return;
-	if (crypto_shash_setkey(tfm, (u8 *)&seed, sizeof(seed))) {
-		crypto_free_shash(tfm);
-		return;
-	}
-	crc_tfm = tfm;
-	pr_info(MY_SYSDIG ": block CRC-32 by %s\n", crypto_shash_driver_name(tfm));
-}
-
-static u32 block_crc(const void *a, size_t alen, const void *b, size_t blen)
-{
-	if (crc_tfm) {
-		SHASH_DESC_ON_STACK(desc, crc_tfm);
-		__le32 crc;
-
-		desc->tfm = crc_tfm;
-		if (!crypto_shash_init(desc) &&
-		    !crypto_shash_update(desc, a, alen) &&
-		    !crypto_shash_update(desc, b, blen) &&
-		    !crypto_shash_final(desc, (u8 *)&crc))
-			return le32_to_cpu(crc);
-	}
-	return crc32_le(crc32_le(~0, a, alen), b, blen);
-}
-
 int sc_bin_init(void)
 {
 	heads = vmalloc(BLOCK_HEADS * sizeof(*heads));
@@ -78,15 +36,11 @@ int sc_bin_init(void)
 		sc_bin_exit();
 		return -ENOMEM;
 	}
-	crc_init();
 	return 0;
 }
 
 void sc_bin_exit(void)
 {
-	if (crc_tfm)
-		crypto_free_shash(crc_tfm);
-	crc_tfm = NULL;
 	vfree(heads);
 	vfree(var);
 	heads = NULL;
@@ -273,15 +227,15 @@ u32 sc_bin_block_vecs(struct kvec *vec)
 
 	if (!nheads)
 		return 0;
+	vec[0] = (struct kvec) { &bh, sizeof(bh) };
+	vec[1] = (struct kvec) { heads, hbytes };
+	vec[2] = (struct kvec) { var, var_len };
 	bh = (struct sc_bin_block_header) {
 		.magic = SC_BIN_BLOCK_MAGIC,
 		.count = nheads,
 		.var_bytes = var_len,
-		.crc = block_crc(heads, hbytes, var, var_len),
+		.crc = sc_crc(vec + 1, 2),
 	};
-	vec[0] = (struct kvec) { &bh, sizeof(bh) };
-	vec[1] = (struct kvec) { heads, hbytes };
-	vec[2] = (struct kvec) { var, var_len };
 	return block_bytes();
 }
 
@@ -291,19 +245,25 @@ u32 sc_bin_block_vecs(struct kvec *vec)
  *   #names <abi> <nr>=<name> ...          one line per ABI
  *   #desc <abi> <nr> <field>:<KIND>[:<symtab>] ...   one line per decoded call
  */
-void sc_bin_file_header(struct sc_out *o)
+/* The header of a binary or raw file: the text header and the tables. */
+void sc_file_header(struct sc_out *o, const char *magic, u32 version)
 {
 	struct sc_bin_file_header fh = {
-		.magic = SC_BIN_MAGIC,
 		.byte_order = SC_BIN_BYTE_ORDER,
-		.version = SC_BIN_VERSION,
+		.version = version,
 	};
 	size_t at = o->len;
 
+	memcpy(fh.magic, magic, sizeof(fh.magic));
 	o->len += sizeof(fh);
 	sc_render_header(o);
 	sc_render_tables(o);
 	fh.text_len = o->len - at - sizeof(fh);
 	memcpy(o->buf + at, &fh, sizeof(fh));
+}
+
+void sc_bin_file_header(struct sc_out *o)
+{
+	sc_file_header(o, SC_BIN_MAGIC, SC_BIN_VERSION);
 	memset(threads, 0, sizeof(threads));	/* a new file knows no thread */
 }

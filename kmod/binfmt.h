@@ -64,4 +64,47 @@ struct sc_bin_head {
 	u8 ncap;
 } __packed;
 
+/*
+ * The raw format (format=raw): the same file header (magic SC_RAW_MAGIC),
+ * then chunks. A chunk holds one CPU's ring bytes exactly as the probes
+ * wrote them (struct sc_event records and pads, kmod/event.h), taken at
+ * one drain: no per-record work in the kernel beyond counting, so the
+ * cheapest format to write. Its stamps are the probes' own (counter ticks
+ * when flags say SC_RAWF_COUNTER); the header carries the conversion the
+ * binary writer would have applied, and a reader merges the chunks of one
+ * drain (same seq) by exit stamp, as the binary writer merges the rings.
+ */
+#define SC_RAW_MAGIC "MYSDRAW1"
+#define SC_RAW_VERSION 1
+#define SC_RAW_CHUNK_MAGIC 0x57415253	/* "SRAW" read little-endian */
+
+enum sc_raw_kind {
+	SC_RAW_EVENTS = 1,	/* one CPU's events, and its ring's drops */
+	SC_RAW_CAP = 2,		/* the size cap refused records: dropped is 1 */
+};
+
+enum sc_raw_flags {
+	SC_RAWF_COUNTER = 1 << 0,	/* stamps are counter ticks, else ns */
+};
+
+struct sc_raw_chunk {
+	u32 magic;
+	u32 crc;		/* crc32_le(~0) over this header, crc 0, and the data */
+	u32 header_len;		/* from the chunk's start to its data */
+	u32 data_len;		/* ring bytes: whole events and pads */
+	u16 kind;
+	u16 flags;
+	u32 cpu;
+	u32 part;		/* this drain's chunks are numbered 0 .. parts - 1 */
+	u32 parts;
+	u64 seq;		/* the drain's number since load */
+	u64 stream_pos;		/* bytes this CPU's ring took before the data */
+	u64 dropped;		/* records the ring dropped since the last chunk */
+	/* a stamp s in ns: clock_ns + ((s - clock_stamp) * clock_mult >> 32) */
+	u64 clock_stamp;
+	u64 clock_ns;
+	u64 clock_mult;
+	s64 real_offset;	/* wall clock minus ktime_get_ns() at the drain */
+} __packed;
+
 #endif

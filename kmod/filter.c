@@ -344,24 +344,29 @@ static int set_path(const char *val, const struct kernel_param *kp)
 	return param_set_charp(val, kp);
 }
 
-bool sc_format_binary;
+enum sc_format sc_format;
+
+static const char *const format_names[] = {
+	[SC_FORMAT_TEXT] = "text",
+	[SC_FORMAT_BINARY] = "binary",
+	[SC_FORMAT_RAW] = "raw",
+};
 
 static int set_format(const char *val, const struct kernel_param *kp)
 {
-	if (sysfs_streq(val, "text")) {
-		sc_format_binary = false;
-	} else if (sysfs_streq(val, "binary")) {
-		sc_format_binary = true;
-	} else {
-		pr_err(MY_SYSDIG ": format='%s' must be text or binary\n", val);
+	int i = sysfs_match_string(format_names, val);
+
+	if (i < 0) {
+		pr_err(MY_SYSDIG ": format='%s' must be text, binary or raw\n", val);
 		return -EINVAL;
 	}
+	sc_format = i;
 	return 0;
 }
 
 static int get_format(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", sc_format_binary ? "binary" : "text");
+	return sysfs_emit(buf, "%s\n", format_names[sc_format]);
 }
 
 static const struct kernel_param_ops format_ops = {
@@ -384,8 +389,8 @@ static const struct kernel_param_ops path_ops = {
 	.set = set_path, .get = param_get_charp, .free = param_free_charp,
 };
 
-module_param_cb(format, &format_ops, &sc_format_binary, 0444);
-MODULE_PARM_DESC(format, "record file format: text (default, one line per call) or binary (compact blocks, see docs/record-format.md)");
+module_param_cb(format, &format_ops, &sc_format, 0444);
+MODULE_PARM_DESC(format, "record file format: text (default, one line per call), binary (compact blocks) or raw (the probes' events as they are, the cheapest to write); see docs/binary-format.md");
 module_param_cb(snaplen, &snaplen_ops, &sc_snaplen, 0644);
 MODULE_PARM_DESC(snaplen, "bytes kept of each captured string or buffer (default 64, max 4096)");
 module_param_cb(max_size, &max_size_ops, &sc_max_size, 0644);

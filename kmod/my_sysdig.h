@@ -97,7 +97,8 @@ extern unsigned long sc_max_size;
 extern unsigned int sc_ring_kb;
 extern char *sc_path;
 extern bool sc_direct_io;
-extern bool sc_format_binary;
+enum sc_format { SC_FORMAT_TEXT, SC_FORMAT_BINARY, SC_FORMAT_RAW };
+extern enum sc_format sc_format;
 
 /*
  * A task's comm is zero padded to TASK_COMM_LEN (__set_task_comm), so two
@@ -467,6 +468,18 @@ void sc_render_exit(void);
 void sc_render_header(struct sc_out *o);
 void sc_render_tables(struct sc_out *o);
 
+/* --- crc.c: the CRC-32 of binary blocks and raw chunks --- */
+struct kvec;
+void sc_crc_init(void);
+void sc_crc_exit(void);
+u32 sc_crc(const struct kvec *vec, int n);
+
+/* --- raw.c: the raw format's chunks (binfmt.h) --- */
+struct sc_raw_chunk;
+u32 sc_raw_chunk(struct sc_raw_chunk *ch, struct kvec *vec,
+		 const struct sc_ring *r, u64 from, u64 to);
+void sc_raw_file_header(struct sc_out *o);
+
 /* --- binary.c: the binary format's encoder (binfmt.h) --- */
 int sc_bin_init(void);
 void sc_bin_exit(void);
@@ -475,8 +488,8 @@ bool sc_bin_add_event(const struct sc_event *ev, s64 real_offset, u64 room);
 void sc_bin_add_drop(u16 reason, u32 cpu, u64 count, s64 ts);
 u32 sc_bin_block_size(void);
 u32 sc_bin_discard(void);
-struct kvec;
 u32 sc_bin_block_vecs(struct kvec *vec);	/* fills three */
+void sc_file_header(struct sc_out *o, const char *magic, u32 version);
 void sc_bin_file_header(struct sc_out *o);
 void sc_out_printf(struct sc_out *o, const char *fmt, ...) __printf(2, 3);
 void sc_out_str(struct sc_out *o, const char *s);

@@ -21,6 +21,7 @@
 #include <linux/uio.h>
 #include <linux/irq_work.h>
 #include "my_sysdig.h"
+#include "binfmt.h"
 
 #define OUT_SIZE (1024 * 1024)
 
@@ -30,6 +31,17 @@ static u64 *ring_heads;		/* per CPU, snapshot of one drain */
 static loff_t cap_hit_at = -1;	/* file_end() when the cap refused, -1: not */
 static struct sc_clock_conv clock_conv;	/* the probes' stamps to ns */
 static u64 block_room;		/* bytes the binary block may take: the cap */
+
+/* format=raw: what a drain takes from each CPU's ring */
+struct raw_take {
+	u64 from;		/* stream position where its bytes start */
+	u64 events;
+	u64 dropped;		/* the ring's drops since the last chunk */
+};
+static struct raw_take *raw_takes;	/* per CPU */
+static struct sc_raw_chunk raw_chunk;	/* the header being written */
+static u64 raw_seq;		/* drains since load */
+static u32 raw_part, raw_parts;	/* the chunk's number in its drain, and how many */
 
 /* Bytes the file may still take, or U64_MAX without a cap. */
 static u64 room_left(void)
@@ -69,8 +81,8 @@ static void flush_out(void)
 	struct kvec vec = { out.buf, out.len };
 	size_t done = sc_recfile_append(&vec, 1, out.len);
 
-	/* in binary mode out holds only the file header */
-	if (done < out.len && !sc_format_binary) {
+	/* in binary and raw mode out holds only the file header */
+	if (done < out.len && sc_format == SC_FORMAT_TEXT) {
 		/* the records not written whole are lost, and were counted written */
 		u64 lost = records_from(done);
 
@@ -91,8 +103,8 @@ static s64 real_offset(void)
 	return ktime_get_real_ns() - ktime_get_ns();
 }
 
-/* Room kept for the cap marker line. */
-#define CAP_MARKER_ROOM 64
+/* Room kept for the cap marker: a line, a drop record or a raw chunk header. */
+#define CAP_MARKER_ROOM 96
 
 /* Bytes in the file and waiting to be written to it. */
 static loff_t file_end(void)
@@ -140,6 +152,41 @@ static u32 bin_write_block(void)
 	return 0;
 }
 
+/*
+ * Appends a raw chunk (binfmt.h): @cpu's ring bytes from stream position
+ * @from to @to and its @dropped records (SC_RAW_EVENTS), or the cap's
+ * marker. Returns whether the file took all of it.
+ */
+static bool raw_write(u16 kind, int cpu, u64 dropped, u64 from, u64 to)
+{
+	bool counter = static_branch_likely(&sc_clock_is_counter);
+	struct kvec vec[3];
+	u32 size;
+
+	raw_chunk = (struct sc_raw_chunk) {
+		.kind = kind,
+		.flags = counter ? SC_RAWF_COUNTER : 0,
+		.cpu = cpu,
+		.part = kind == SC_RAW_EVENTS ? raw_part++ : 0,
+		.parts = kind == SC_RAW_EVENTS ? raw_parts : 0,
+		.seq = raw_seq,
+		.dropped = dropped,
+		.clock_stamp = clock_conv.stamp,
+		.clock_ns = clock_conv.ns,
+		.clock_mult = clock_conv.mult,
+		.real_offset = real_offset(),
+	};
+	if (!counter) {	/* stamps are ns: the conversion is the identity */
+		raw_chunk.clock_stamp = ktime_get_ns();
+		raw_chunk.clock_ns = raw_chunk.clock_stamp;
+		raw_chunk.clock_mult = 1ULL << 32;
+	}
+	size = sc_raw_chunk(&raw_chunk, vec, sc_ring_of(cpu), from, to);
+	if (out.len)	/* the file header goes first */
+		flush_out();
+	return sc_recfile_append(vec, ARRAY_SIZE(vec), size) == size;
+}
+
 /* Counts @n records the cap refused; the first refusal is marked in the file. */
 static void cap_refuse(u64 n)
 {
@@ -149,9 +196,11 @@ static void cap_refuse(u64 n)
 	cap_hit_at = file_end();
 	if (room_left() < CAP_MARKER_ROOM)
 		return;
-	if (sc_format_binary) {
+	if (sc_format == SC_FORMAT_BINARY) {
 		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
 		bin_write_block();
+	} else if (sc_format == SC_FORMAT_RAW) {
+		raw_write(SC_RAW_CAP, 0, 1, 0, 0);
 	} else {
 		sc_out_printf(&out, "drop=1, reason=cap, ts=%lld\n",
 			      ktime_get_real_ns());
@@ -180,18 +229,26 @@ static void bin_flush_block(void)
 	block_room = cap_block_room();
 }
 
-/* Reports @cpu's ring drops since the last drain; returns how many. */
-static u64 report_ring_drops(int cpu)
+/* @cpu's ring drops since the last drain, counted. */
+static u64 take_ring_drops(int cpu)
 {
 	struct sc_ring *r = sc_ring_of(cpu);
 	u64 dropped = READ_ONCE(r->dropped);
 	u64 n = dropped - r->dropped_seen;
 
-	if (!n)
-		return 0;
 	r->dropped_seen = dropped;
 	atomic64_add(n, &sc_stats.dropped_ring);
-	if (sc_format_binary) {
+	return n;
+}
+
+/* Reports @cpu's ring drops since the last drain; returns how many. */
+static u64 report_ring_drops(int cpu)
+{
+	u64 n = take_ring_drops(cpu);
+
+	if (!n)
+		return 0;
+	if (sc_format == SC_FORMAT_BINARY) {
 		if (!sc_bin_has_room(0))
 			bin_flush_block();
 		sc_bin_add_drop(1, cpu, n, ktime_get_real_ns());
@@ -222,7 +279,7 @@ static void emit(const struct sc_event *ev, s64 offset)
 /* Hands one event, whose stamps are ns now, to the file's format. */
 static void take(const struct sc_event *ev, s64 offset)
 {
-	if (!sc_format_binary) {
+	if (sc_format == SC_FORMAT_TEXT) {
 		emit(ev, offset);
 	} else if (!sc_bin_add_event(ev, offset, block_room)) {
 		/*
@@ -250,32 +307,73 @@ static bool rings_hold_events(void)
 }
 
 /*
- * One pass over all rings; @final takes everything, whatever its time.
- * The merge takes the CPU whose next event completed first, then streams
- * from it while its events stay older than every other CPU's next one:
- * on one CPU, or while one CPU does the work, it compares nothing.
- * Returns whether the rings held anything: events or drops.
+ * format=raw: takes from each CPU's ring the events that completed before
+ * @limit, which only counts them, then appends each CPU's bytes as one
+ * chunk; a ring that only dropped records gets a chunk too, so that the
+ * reader learns of it. Under a size cap the chunks take what room is
+ * left, so that the cap is filled up rather than a chunk refused whole:
+ * the events that do not fit stay for the next drain, which refuses them.
+ * Returns whether the rings held events or drops.
  */
-static bool drain(bool final)
+static bool drain_raw(u64 limit)
 {
-	u64 now = sc_clock_sync(&clock_conv);
-	u64 limit = final ? U64_MAX : now;
-	s64 offset = real_offset();
+	u64 room = block_room;
 	bool found = false;
 	int cpu;
 
-	/* a new file, or one its reader truncated, starts with the header */
-	sc_recfile_sync();
-	if (!sc_recfile_size() && !out.len) {
-		if (sc_format_binary)
-			sc_bin_file_header(&out);
-		else
-			sc_render_header(&out);
-	}
-	block_room = cap_block_room();
+	raw_parts = 0;
+	for_each_possible_cpu(cpu) {
+		struct sc_ring *r = sc_ring_of(cpu);
+		struct raw_take *t = &raw_takes[cpu];
+		struct sc_event *ev;
 
-	for_each_possible_cpu(cpu)
-		ring_heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
+		t->from = r->cursor;
+		t->events = 0;
+		while ((ev = sc_ring_peek(r, ring_heads[cpu])) &&
+		       ev->exit_ns < limit) {
+			if (t->events && sizeof(raw_chunk) + r->cursor + ev->len -
+					 t->from > room)
+				break;
+			sc_ring_consume(r, ev);
+			t->events++;
+		}
+		t->dropped = take_ring_drops(cpu);
+		if (t->events || t->dropped) {
+			raw_parts++;
+			room -= min(room, sizeof(raw_chunk) + r->cursor - t->from);
+		}
+	}
+	raw_part = 0;
+	for_each_possible_cpu(cpu) {
+		struct raw_take *t = &raw_takes[cpu];
+		u64 to = sc_ring_of(cpu)->cursor;
+
+		if (!t->events && !t->dropped)
+			continue;
+		found = true;
+		if (!cap_allows(sizeof(raw_chunk) + to - t->from))
+			cap_refuse(t->events);
+		else if (raw_write(SC_RAW_EVENTS, cpu, t->dropped, t->from, to))
+			atomic64_add(t->events, &sc_stats.written);
+		else
+			atomic64_add(t->events, &sc_stats.dropped_write);
+	}
+	raw_seq++;
+	return found;
+}
+
+/*
+ * format=text and binary: the merge takes the CPU whose next event
+ * completed before @limit and first, then streams from it while its events
+ * stay older than every other CPU's next one: on one CPU, or while one CPU
+ * does the work, it compares nothing. Returns whether the rings held
+ * events or drops.
+ */
+static bool drain_merged(u64 limit)
+{
+	s64 offset = real_offset();
+	bool found = false;
+	int cpu;
 
 	for (;;) {
 		struct sc_event *best = NULL, *ev;
@@ -309,12 +407,44 @@ static bool drain(bool final)
 			best = sc_ring_peek(r, ring_heads[best_cpu]);
 		} while (best && best->exit_ns < until);
 	}
-	for_each_possible_cpu(cpu) {
-		sc_ring_release(sc_ring_of(cpu));
+	for_each_possible_cpu(cpu)
 		if (report_ring_drops(cpu))
 			found = true;
-	}
 	bin_flush_block();
+	return found;
+}
+
+/*
+ * One pass over all rings; @final takes everything, whatever its time.
+ * Returns whether the rings held anything: events or drops.
+ */
+static bool drain(bool final)
+{
+	u64 now = sc_clock_sync(&clock_conv);
+	u64 limit = final ? U64_MAX : now;
+	bool found;
+	int cpu;
+
+	/* a new file, or one its reader truncated, starts with the header */
+	sc_recfile_sync();
+	if (!sc_recfile_size() && !out.len) {
+		if (sc_format == SC_FORMAT_BINARY)
+			sc_bin_file_header(&out);
+		else if (sc_format == SC_FORMAT_RAW)
+			sc_raw_file_header(&out);
+		else
+			sc_render_header(&out);
+	}
+	block_room = cap_block_room();
+
+	for_each_possible_cpu(cpu)
+		ring_heads[cpu] = smp_load_acquire(&sc_ring_of(cpu)->head);
+
+	found = sc_format == SC_FORMAT_RAW ? drain_raw(limit) :
+					     drain_merged(limit);
+	/* the file has the events' bytes now: the probes may reuse them */
+	for_each_possible_cpu(cpu)
+		sc_ring_release(sc_ring_of(cpu));
 	if (out.len)
 		flush_out();
 	sc_recfile_drain_end(final || !found);
@@ -385,18 +515,25 @@ static int writer_fn(void *unused)
 
 int sc_writer_start(void)
 {
-	int err;
+	int err = 0;
 
 	ring_heads = kcalloc(nr_cpu_ids, sizeof(*ring_heads), GFP_KERNEL);
+	raw_takes = kcalloc(nr_cpu_ids, sizeof(*raw_takes), GFP_KERNEL);
 	out.size = OUT_SIZE;
 	out.len = 0;
 	out.buf = vmalloc(out.size);
-	if (!ring_heads || !out.buf) {
+	if (!ring_heads || !raw_takes || !out.buf) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	sc_clock_conv_init(&clock_conv);
-	err = sc_format_binary ? sc_bin_init() : sc_render_init();
+	raw_seq = 0;
+	if (sc_format != SC_FORMAT_TEXT)
+		sc_crc_init();
+	if (sc_format == SC_FORMAT_BINARY)
+		err = sc_bin_init();
+	else if (sc_format == SC_FORMAT_TEXT)
+		err = sc_render_init();
 	if (err)
 		goto fail;
 	err = sc_recfile_open();
@@ -412,7 +549,9 @@ int sc_writer_start(void)
 fail:
 	sc_bin_exit();
 	sc_render_exit();
+	sc_crc_exit();
 	vfree(out.buf);
+	kfree(raw_takes);
 	kfree(ring_heads);
 	return err;
 }
@@ -426,6 +565,8 @@ void sc_writer_stop(void)
 	sc_recfile_close();
 	sc_bin_exit();
 	sc_render_exit();
+	sc_crc_exit();
 	vfree(out.buf);
+	kfree(raw_takes);
 	kfree(ring_heads);
 }

@@ -79,6 +79,11 @@ CASES = (
         "my_sysdig proc_name=scbench format=binary",
     ),
     Case(
+        "mysysdig_nginx_raw",
+        "my_sysdig proc_name=nginx format=raw",
+        "my_sysdig proc_name=scbench format=raw",
+    ),
+    Case(
         "mysysdig_nginx_buffered",
         "my_sysdig proc_name=nginx direct_io=0",
         "my_sysdig proc_name=scbench direct_io=0",
@@ -168,6 +173,8 @@ on_mysysdig_nginx() {{ ms_on proc_name=$TCOMM; }}
 off_mysysdig_nginx() {{ ms_off; }}
 on_mysysdig_nginx_bin() {{ ms_on proc_name=$TCOMM format=binary; }}
 off_mysysdig_nginx_bin() {{ ms_off binary; }}
+on_mysysdig_nginx_raw() {{ ms_on proc_name=$TCOMM format=raw; }}
+off_mysysdig_nginx_raw() {{ ms_off binary; }}
 on_mysysdig_nginx_buffered() {{ ms_on proc_name=$TCOMM direct_io=0; }}
 off_mysysdig_nginx_buffered() {{ ms_off; }}
 on_mysysdig_nginx_bin_buffered() {{ ms_on proc_name=$TCOMM format=binary direct_io=0; }}
@@ -484,6 +491,7 @@ def summary(data: dict[str, Any]) -> list[str]:
             "mysysdig_deferred",
             "mysysdig_nginx",
             "mysysdig_nginx_bin",
+            "mysysdig_nginx_raw",
             "lttng_worker",
             "sysdig",
         ):
@@ -527,6 +535,7 @@ def targets(cases: dict[str, Any], base: dict[str, Any], wrk: dict[str, float | 
             f"({nomatch:.3f} vs {floor:.3f}): {verdict(gap <= 0.5)}."
         )
     goals = (
+        ("mysysdig_nginx_raw", 0.95),
         ("mysysdig_nginx_bin", 0.95),
         ("mysysdig_nginx", 0.90),
         ("mysysdig_nginx_bin_buffered", 0.95),
@@ -556,6 +565,7 @@ def targets(cases: dict[str, Any], base: dict[str, Any], wrk: dict[str, float | 
             )
     pairs = (
         ("mysysdig_nomatch", "lttng_none"),
+        ("mysysdig_nginx_raw", "lttng_worker"),
         ("mysysdig_nginx_bin", "lttng_worker"),
         ("mysysdig_all_bin", "lttng_all"),
         ("mysysdig_all_bin", "sysdig"),

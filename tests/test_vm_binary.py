@@ -1,5 +1,5 @@
-"""format=binary: the same workload recorded in text and in binary in one boot decodes to the same records,
-field by field; drop and cap records work in binary as in text.
+"""format=binary and format=raw: the same workload recorded in text, binary and raw in one boot decodes to
+the same records, field by field; drop and cap records work in both as in text.
 
 Address-space randomization is switched off in the guest so the two runs of the workload pass the same
 pointers; only process ids differ between runs, and they are mapped to their order of appearance.
@@ -28,22 +28,31 @@ insmod /my_sysdig.ko proc_name=sc_workload format=binary || exit 42
 /bin/sc_workload; cat /sys/module/my_sysdig/parameters/format > /out/format.param
 rmmod my_sysdig || exit 43
 cp {RECORD} /out/binary.rec
+date +%s > /out/raw-before.s
+insmod /my_sysdig.ko proc_name=sc_workload format=raw || exit 50
+/bin/sc_workload; cat /sys/module/my_sysdig/parameters/format > /out/raw-format.param
+rmmod my_sysdig || exit 51
+date +%s > /out/raw-after.s
+dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/raw-stopped.txt
+cp {RECORD} /out/raw.rec
 
 # x86: the runs below compute the blocks' CRC with crc32-pclmul, the ones above with lib/crc32
 [ ! -f /crc32-pclmul.ko ] || insmod /crc32-pclmul.ko || exit 48
 touch /tmp/go
-insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 format=binary || exit 44
-/bin/sc_spinner /tmp/go 20000 fifo || exit 49
-cat /proc/my_sysdig/stats > /out/drop-stats.txt
-rmmod my_sysdig || exit 45
-cp {RECORD} /out/drop.rec
+for fmt in binary raw; do
+  insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 format=$fmt || exit 44
+  /bin/sc_spinner /tmp/go 20000 fifo || exit 49
+  cat /proc/my_sysdig/stats > /out/drop-$fmt-stats.txt
+  rmmod my_sysdig || exit 45
+  cp {RECORD} /out/drop-$fmt.rec
 
-insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 format=binary || exit 46
-/bin/sc_spinner /tmp/go 5000
-sleep 0.2
-cp {RECORD} /out/cap.rec
-cat /proc/my_sysdig/stats > /out/cap-stats.txt
-rmmod my_sysdig || exit 47
+  insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 format=$fmt || exit 46
+  /bin/sc_spinner /tmp/go 5000
+  sleep 0.2
+  cp {RECORD} /out/cap-$fmt.rec
+  cat /proc/my_sysdig/stats > /out/cap-$fmt-stats.txt
+  rmmod my_sysdig || exit 47
+done
 true
 """
 
@@ -99,16 +108,34 @@ def by_task(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted(records, key=lambda r: r[1])
 
 
-def test_binary_and_text_give_the_same_records(run, tmp_path_factory):
-    assert run.text("format.param").strip() == "binary"
+@pytest.mark.parametrize("fmt", ["binary", "raw"])
+def test_binary_and_text_give_the_same_records(run, fmt, tmp_path_factory):
+    assert run.text("format.param" if fmt == "binary" else "raw-format.param").strip() == fmt
     text, _ = parse_record_file(run.text("text.rec"))
-    binary, markers = decode(run, "binary.rec", tmp_path_factory)
+    records, markers = decode(run, f"{fmt}.rec", tmp_path_factory)
     assert not markers
     assert len(text) > 40
     # Each task's records in its own order: which of two tasks gets to a syscall first is up to the
     # scheduler, and differs between the two runs (seen on 7.3: the raw-clone child's exit recorded
     # before its parent's clone returned, about one boot in seven).
-    assert by_task(normalized(binary)) == by_task(normalized(text))
+    assert by_task(normalized(records)) == by_task(normalized(text))
+
+
+def test_raw_stamps_become_wall_clock_time(run, tmp_path_factory):
+    """The raw file keeps the probes' counter stamps; the reader converts them with each chunk's pair. The
+    result must fall between `date` before and after the run, in each thread's order, with every
+    latency known but the exits' (the workload's calls return at once, under a second); and the file
+    holds exactly the records the module says it wrote."""
+    records, _ = decode(run, "raw.rec", tmp_path_factory)
+    before, after = (int(run.text(f"raw-{w}.s")) * 10**9 for w in ("before", "after"))
+    assert all(before <= r.ts <= after + 10**9 for r in records)
+    for tid in {r.tid for r in records}:
+        stamps = [r.ts for r in records if r.tid == tid]
+        assert stamps == sorted(stamps), tid
+    assert all(0 <= r.lat_ns < 10**9 for r in records if r.lat_ns is not None)
+    assert sum(r.lat_ns is None for r in records) <= sum(r.syscall in ("exit", "exit_group") for r in records)
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text("raw-stopped.txt"))
+    assert m and (int(m[1]), int(m[2])) == (len(records), 0), run.text("raw-stopped.txt")
 
 
 def test_binary_is_smaller_than_text_per_record(run, tmp_path_factory):
@@ -121,9 +148,10 @@ def test_binary_is_smaller_than_text_per_record(run, tmp_path_factory):
     assert (len(binary) - header_len) / n < 0.5 * text_records / n
 
 
-def test_full_ring_drops_are_counted_in_binary(run, tmp_path_factory):
-    records, markers = decode(run, "drop.rec", tmp_path_factory)
-    st = proc_stats(run.text("drop-stats.txt"))
+@pytest.mark.parametrize("fmt", ["binary", "raw"])
+def test_full_ring_drops_are_counted_in_binary(run, fmt, tmp_path_factory):
+    records, markers = decode(run, f"drop-{fmt}.rec", tmp_path_factory)
+    st = proc_stats(run.text(f"drop-{fmt}-stats.txt"))
     dropped = sum(m.drop for m in markers)
     assert markers and {m.reason for m in markers} == {"ring"}
     assert dropped == st["records_dropped_ring"] > 0
@@ -133,7 +161,8 @@ def test_full_ring_drops_are_counted_in_binary(run, tmp_path_factory):
 
 def test_block_crc_uses_the_accelerated_crc32_where_loaded(run, target, tmp_path_factory):
     """The crypto API's crc32 gives the same sums as lib/crc32: decode() fails on any bad block."""
-    decode(run, "drop.rec", tmp_path_factory)
+    decode(run, "drop-binary.rec", tmp_path_factory)
+    decode(run, "drop-raw.rec", tmp_path_factory)
     drivers = re.findall(r"my_sysdig: block CRC-32 by (\S+)", run.text("dmesg.txt"))
     if target.spec.name == "x86_64" and crc32_accelerator(target) is not None:
         assert drivers and set(drivers) == {"crc32-pclmul"}
@@ -154,8 +183,9 @@ def test_probes_stamp_the_clocksource_counter(run, target):
     assert clocks and all(c.startswith("the CPU counter") for c in clocks), clocks
 
 
-def test_size_cap_in_binary(run, tmp_path_factory):
-    assert 0 < len(run.files["cap.rec"]) <= 65536
-    records, markers = decode(run, "cap.rec", tmp_path_factory)
+@pytest.mark.parametrize("fmt", ["binary", "raw"])
+def test_size_cap_in_binary(run, fmt, tmp_path_factory):
+    assert 0 < len(run.files[f"cap-{fmt}.rec"]) <= 65536
+    records, markers = decode(run, f"cap-{fmt}.rec", tmp_path_factory)
     assert [(m.reason, m.drop) for m in markers] == [("cap", 1)]
-    assert records and proc_stats(run.text("cap-stats.txt"))["records_dropped_cap"] > 0
+    assert records and proc_stats(run.text(f"cap-{fmt}-stats.txt"))["records_dropped_cap"] > 0

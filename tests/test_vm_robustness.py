@@ -26,7 +26,7 @@ BAD_PARAMS = {
     "path=/no/such/dir/record": "cannot open record file /no/such/dir/record: error -2",
     "ring_kb=1": "ring_kb='1' must be from 64 to 262144",
     "max_size=8192": "max_size='8192' is below the minimum of 65536 bytes",
-    "format=json": "format='json' must be text or binary",
+    "format=json": "format='json' must be text, binary or raw",
 }
 
 BAD = "\n".join(
@@ -70,7 +70,7 @@ cp {RECORD} /out/cap-resumed.rec
 
 # a full disk, in both formats: writes fail, the records they held are counted lost, nothing hangs
 mkdir -p /full && mount -t tmpfs -o size=1m tmpfs /full || exit 37
-for fmt in text binary; do
+for fmt in text binary raw; do
   insmod /my_sysdig.ko proc_name=sc_spinner path=/full/record format=$fmt || exit 38
   /bin/sc_spinner /tmp/go 100000
   rmmod my_sysdig || exit 39
@@ -147,7 +147,7 @@ def test_size_cap_then_truncation_resumes(run):
     assert sum(1 for r in resumed if r.syscall == "getppid") == 10
 
 
-@pytest.mark.parametrize("fmt", ["text", "binary"])
+@pytest.mark.parametrize("fmt", ["text", "binary", "raw"])
 def test_full_disk_counts_what_it_loses(run, fmt, tmp_path):
     """The file holds what fit, intact up to where the disk filled; the unload line accounts for the rest."""
     data = run.files[f"full-{fmt}.rec"]

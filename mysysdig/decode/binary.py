@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from construct import Const, Int32ub, Int32ul, Struct
 
+from mysysdig.decode import raw as rawfmt
 from mysysdig.decode.escapes import escape_bytes
 from mysysdig.decode.text import parse_line, parse_lines
 from mysysdig.model import Marker, ParseError, Record
@@ -102,6 +103,7 @@ class BinaryHeader:
     little: bool
     meta: dict[str, str]
     text: str
+    raw: bool = False  # format=raw: chunks of ring events follow, not blocks
     names: dict[int, dict[int, str]] = field(default_factory=dict)  # abi -> nr -> name
     descs: dict[tuple[int, int], list[tuple[str, str, str | None]]] = field(default_factory=dict)
     tables: dict[str, SymbolTable] = field(default_factory=dict)
@@ -112,19 +114,20 @@ class BinaryHeader:
 
 
 def is_binary(path: str | Path) -> bool:
-    """Whether path is a binary record file (by its magic); "-" (stdin) is read as text."""
+    """Whether path is a binary or raw record file (by its magic); "-" (stdin) is read as text."""
     if str(path) == "-":
         return False
     with open(path, "rb") as f:
-        return f.read(len(MAGIC)) == MAGIC
+        return f.read(len(MAGIC)) in (MAGIC, rawfmt.MAGIC)
 
 
 def read_header(f: BinaryIO) -> BinaryHeader:
     """Read and check the file header; raise BinaryFormatError naming what was found when it is unreadable."""
-    raw = f.read(24)
-    if raw[:8] != MAGIC:
-        raise BinaryFormatError(f"not a mysysdig binary record file (magic {raw[:8]!r})")
-    (order_le,) = struct.unpack("<I", raw[8:12])
+    head = f.read(24)
+    if head[:8] not in (MAGIC, rawfmt.MAGIC):
+        raise BinaryFormatError(f"not a mysysdig binary record file (magic {head[:8]!r})")
+    is_raw = head[:8] == rawfmt.MAGIC
+    (order_le,) = struct.unpack("<I", head[8:12])
     if order_le == 0x01020304:
         little = True
     elif order_le == 0x04030201:
@@ -132,13 +135,15 @@ def read_header(f: BinaryIO) -> BinaryHeader:
     else:
         raise BinaryFormatError(f"unknown byte-order mark 0x{order_le:08x}")
     e = "<" if little else ">"
-    version, text_len = struct.unpack(e + "II", raw[12:20])
-    if version > VERSION:
+    version, text_len = struct.unpack(e + "II", head[12:20])
+    known = rawfmt.VERSION if is_raw else VERSION
+    if version > known:
         raise BinaryFormatError(
-            f"binary record file version {version} is newer than this mysysdig reads ({VERSION})"
+            f"{'raw' if is_raw else 'binary'} record file version {version} is newer than this mysysdig"
+            f" reads ({known})"
         )
     text = f.read(text_len).decode("ascii", errors="replace")
-    header = BinaryHeader(little=little, meta={}, text=text)
+    header = BinaryHeader(little=little, meta={}, text=text, raw=is_raw)
     for line in text.splitlines():
         _header_line(header, line)
     arch = header.meta.get("arch", "?")
@@ -178,6 +183,7 @@ class Block:
     offset: int
     heads: np.ndarray
     var: bytes
+    end: int = 0  # file offset just past it (for a raw file: past the drain's last chunk)
 
     @property
     def var_offsets(self) -> np.ndarray:
@@ -194,10 +200,40 @@ CHUNK = 8 << 20  # bytes read at a time: memory stays bounded whatever the file 
 def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None = None) -> Iterator[Block]:
     """Yield each intact block; report damaged stretches by byte offset and resume at the next good one.
 
-    The file is read in chunks; a block is taken once all of it is in the buffer, so at most one block
-    (under 1 MiB as the module writes them) plus two chunks are held at a time.
+    A raw file's chunks come out as blocks too, one per drain (`mysysdig.decode.raw`).
     """
     e = "<" if header.little else ">"
+    if not header.raw:
+        for offset, size, block in _scan(
+            f, header, on_error, BLOCK_MAGIC, "block", lambda data, pos: _block_at(data, pos, e, header)
+        ):
+            block.offset, block.end = offset, offset + size
+            yield block
+        return
+    assembler = rawfmt.RawAssembler(e, header.head_dtype, on_error)
+    for offset, size, chunk in _scan(
+        f, header, on_error, rawfmt.CHUNK_MAGIC, "chunk", lambda data, pos: rawfmt.chunk_at(data, pos, e)
+    ):
+        chunk.offset, chunk.end = offset, offset + size
+        for start, end, heads, var in assembler.feed(chunk):
+            yield Block(start, heads, var, end)
+    for start, end, heads, var in assembler.flush():
+        yield Block(start, heads, var, end)
+
+
+def _scan(
+    f: BinaryIO,
+    header: BinaryHeader,
+    on_error: ErrorHandler | None,
+    magic: bytes,
+    noun: str,
+    at: Callable[[bytes, int], tuple[Any, int]],
+) -> Iterator[tuple[int, int, Any]]:
+    """(file offset, size, item) of each intact item `at` finds; damaged stretches reported and skipped.
+
+    The file is read in chunks; an item is taken once all of it is in the buffer, so at most one item
+    (under 1 MiB as the module writes them) plus two chunks are held at a time.
+    """
     buf = b""
     pos = 0  # start of the unread part of buf
     base = 24 + len(header.text.encode("ascii", errors="replace"))  # file offset of buf[pos]
@@ -222,24 +258,23 @@ def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None
             refill(CHUNK)
         if pos >= len(buf):
             break
-        block, size = _block_at(buf, pos, e, header)
-        if block is not None:
-            report(base, "damaged block")
-            block.offset = base
-            yield block
+        item, size = at(buf, pos)
+        if item is not None:
+            report(base, f"damaged {noun}")
+            yield base, size, item
             pos, base = pos + size, base + size
             continue
-        if size < 0 and not eof:  # a block that is not all read yet
+        if size < 0 and not eof:  # an item that is not all read yet
             refill(-size)
             continue
         if bad_from is None:
             bad_from = base
-        nxt = buf.find(BLOCK_MAGIC, pos + 1)
+        nxt = buf.find(magic, pos + 1)
         if nxt == -1:
             if eof:
-                report(base + len(buf) - pos, "truncated block" if size < 0 else "damaged block")
+                report(base + len(buf) - pos, f"truncated {noun}" if size < 0 else f"damaged {noun}")
                 break
-            keep = len(buf) - (len(BLOCK_MAGIC) - 1)  # the magic may straddle the next chunk
+            keep = len(buf) - (len(magic) - 1)  # the magic may straddle the next chunk
             pos, base = keep, base + keep - pos
             continue
         pos, base = nxt, base + nxt - pos
@@ -515,7 +550,7 @@ def follow_events(
             header = read_header(f)
             yield from header_events(header)
             renderer, threads = _Renderer(header), {}
-            e = "<" if header.little else ">"
+            take = _taker(header)
             if skim:
                 for block in iter_blocks(f, header):
                     _note_threads(block, threads)
@@ -526,10 +561,10 @@ def follow_events(
                 chunk = f.read(1 << 20)
                 if chunk:
                     buf += chunk
-                    while (found := _block_at(buf, 0, e, header))[0] is not None:
-                        block, size = found
+                    blocks, used = take(buf)
+                    buf = buf[used:]
+                    for block in blocks:
                         yield from _block_events(block, renderer, threads)
-                        buf = buf[size:]
                     continue
                 st = _stat(path)
                 ino = os.fstat(f.fileno()).st_ino
@@ -547,13 +582,43 @@ def follow_events(
         f.close()
 
 
+def _taker(header: BinaryHeader) -> Callable[[bytes], tuple[list[Block], int]]:
+    """For following a file: the blocks whole at the start of a buffer, and the bytes they took.
+
+    A raw drain's block comes once all its chunks are in; the assembler keeps what it has until then.
+    """
+    e = "<" if header.little else ">"
+    assembler = rawfmt.RawAssembler(e, header.head_dtype)
+
+    def take(buf: bytes) -> tuple[list[Block], int]:
+        blocks: list[Block] = []
+        used = 0
+        while True:
+            if header.raw:
+                chunk, size = rawfmt.chunk_at(buf, used, e)
+                if chunk is None:
+                    break
+                blocks.extend(
+                    Block(start, heads, var, end) for start, end, heads, var in assembler.feed(chunk)
+                )
+            else:
+                block, size = _block_at(buf, used, e, header)
+                if block is None:
+                    break
+                blocks.append(block)
+            used += size
+        return blocks, used
+
+    return take
+
+
 def block_end(path: str | Path, header: BinaryHeader) -> int:
     """Offset just past the last complete block: where appending continues."""
     with open(path, "rb") as f:
         read_header(f)
         end = 24 + len(header.text.encode("ascii", errors="replace"))
         for block in iter_blocks(f, header):
-            end = block.offset + 16 + len(block.heads) * HEAD_SIZE + len(block.var)
+            end = block.end
     return end
 
 
