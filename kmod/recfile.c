@@ -44,6 +44,7 @@
 #include <linux/mm.h>
 #include <linux/workqueue.h>
 #include <linux/completion.h>
+#include <linux/version.h>
 #include "my_sysdig.h"
 
 /*
@@ -80,15 +81,34 @@ static ssize_t dio_result;
 static loff_t dio_end;		/* where in the file it ended */
 static bool dio_queued;		/* queued, its outcome not taken in yet */
 
+/*
+ * vfs_iter_write() under the file system's freeze protection. Its callers
+ * took that before 6.7; since then it takes it itself, and taking it twice
+ * can deadlock: a freeze that starts in between blocks the second taker,
+ * and waits for the first.
+ */
+static ssize_t iter_write(struct file *file, struct iov_iter *it, loff_t *pos)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+	ssize_t w;
+
+	file_start_write(file);
+	w = vfs_iter_write(file, it, pos, 0);
+	file_end_write(file);
+	return w;
+#else
+	return vfs_iter_write(file, it, pos, 0);
+#endif
+}
+
 /* Appends @it to the file through the page cache; returns the bytes taken. */
 static size_t append_buffered(struct iov_iter *it)
 {
 	size_t done = 0;
 
-	file_start_write(appender);
 	while (iov_iter_count(it)) {
 		loff_t pos = 0;	/* O_APPEND: the kernel appends at i_size */
-		ssize_t w = vfs_iter_write(appender, it, &pos, 0);
+		ssize_t w = iter_write(appender, it, &pos);
 
 		if (w <= 0) {
 			atomic64_inc(&sc_stats.write_errors);
@@ -96,7 +116,6 @@ static size_t append_buffered(struct iov_iter *it)
 		}
 		done += w;
 	}
-	file_end_write(appender);
 	return done;
 }
 
@@ -158,9 +177,7 @@ static void dio_write(void)
 {
 	loff_t pos = 0;	/* O_APPEND: where ext4 sees the file's end */
 
-	file_start_write(direct);
-	dio_result = vfs_iter_write(direct, &dio_iter, &pos, 0);
-	file_end_write(direct);
+	dio_result = iter_write(direct, &dio_iter, &pos);
 	dio_end = pos;
 }
 

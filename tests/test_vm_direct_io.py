@@ -2,7 +2,8 @@
 the file's whole blocks with O_DIRECT and holds its partial last block back (kmod/recfile.c). On an
 ext4 disk, in both formats, with direct I/O and without: every call of a known workload is in the file,
 in order, and the file reads whole while it grows; the last calls before rmmod are not lost in the held
-block; a reader's truncation restarts the file, even while records flow; the size cap stops it.
+block; a reader's truncation restarts the file, even while records flow; the size cap stops it; freezing the
+file system while records flow hangs nothing.
 /proc/my_sysdig/stats says which way the file was written.
 """
 
@@ -24,6 +25,7 @@ BURST = 5000
 LAST = 7
 BIG = 100000
 SLOW_IOPS = 10
+FREEZES = 20
 RUNS = [(fmt, dio) for fmt in ("text", "binary") for dio in (1, 0)]
 
 SCRIPT = r"""
@@ -80,6 +82,26 @@ for dio in 1 0; do
   rmmod my_sysdig || exit 59
   cp /ext/trunc.rec /out/trunc-$dio.rec
 done
+
+# the file system frozen and thawed again and again while records flow
+rm -f /ext/*.rec
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/freeze.rec || exit 65
+# a steady flow, about 5000 calls a second: a tight loop would fill the disk within seconds
+while :; do /bin/sc_spinner /tmp/go 100; sleep 0.02; done & S=$!
+echo 0 > /tmp/freeze.status
+i=0; while [ $i -lt {freezes} ]; do
+  sleep 0.05
+  timeout 20 fsfreeze --freeze /ext || {{ echo "freeze $i failed" > /tmp/freeze.status; break; }}
+  sleep 0.05
+  timeout 20 fsfreeze --unfreeze /ext || {{ echo "thaw $i failed" > /tmp/freeze.status; break; }}
+  i=$((i + 1))
+done
+sleep 0.2
+kill $S; wait
+cp /tmp/freeze.status /out/freeze.status
+rmmod my_sysdig || exit 66
+dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/freeze-dmesg.txt
+cp /ext/freeze.rec /out/freeze.rec
 umount /ext || exit 57
 """
 
@@ -101,7 +123,9 @@ def run(target, tmp_path_factory):
     modules = stage1_modules(kernel(target))
     result = boot(
         target,
-        SCRIPT.format(modules=" ".join(p.name for p in modules), burst=BURST, last=LAST, big=BIG),
+        SCRIPT.format(
+            modules=" ".join(p.name for p in modules), burst=BURST, last=LAST, big=BIG, freezes=FREEZES
+        ),
         files={f"/stage1/{p.name}": p for p in modules},
         qemu_args=[
             *("-drive", f"file={disks / 'ext4.img'},format=raw,if=virtio"),
@@ -204,3 +228,15 @@ def test_truncation_while_records_flow_leaves_no_hole(run, dio, tmp_path):
         assert [e.line_no for e in errors] in ([], [1]), errors
     else:
         assert not errors
+
+
+def test_freezes_while_records_flow_hang_nothing(run, tmp_path):
+    """While the file system is frozen the writer's file writes wait for the thaw (records wait in the
+    rings, or drop and are counted); freeze, thaw and rmmod must all return. Since 6.7 vfs_iter_write()
+    takes the freeze protection itself, and a writer that took it around the call too could deadlock
+    with a freeze starting in between. Afterwards the file holds exactly the records the module counts."""
+    assert run.text("freeze.status").strip() == "0", run.text("freeze.status")
+    records, _, errors = decode_returned(run, "freeze.rec", tmp_path)
+    assert not errors
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text("freeze-dmesg.txt"))
+    assert m and int(m[1]) == len(records) > 0, run.text("freeze-dmesg.txt")
