@@ -32,6 +32,7 @@ from construct import Const, Int32ub, Int32ul, Struct
 from mysysdig.decode import raw as rawfmt
 from mysysdig.decode.escapes import escape_bytes
 from mysysdig.decode.text import parse_line, parse_lines
+from mysysdig.decode.varint import encode_varint as encode_varint  # fixtures build records with it
 from mysysdig.model import Marker, ParseError, Record
 
 MAGIC = b"MYSDBIN1"
@@ -649,17 +650,6 @@ def _varints(data: bytes, n: int) -> tuple[list[int], int]:
                 break
         values.append((value >> 1) ^ -(value & 1))  # zigzag
     return values, pos
-
-
-def encode_varint(v: int) -> bytes:
-    """The module's zigzag LEB128 encoding of one signed value: the inverse of `_varints`, for fixtures."""
-    z = ((v << 1) ^ (v >> 63)) & (2**64 - 1)
-    out = bytearray()
-    while z >= 0x80:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
 
 
 def _quoted(raw: bytes, cut: bool) -> str:

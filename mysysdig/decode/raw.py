@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mysysdig.decode.varint import encode_varint
 from mysysdig.model import ParseError
 
 MAGIC = b"MYSDRAW1"
@@ -169,18 +170,6 @@ def _s64(v: int) -> int:
     return v - U64 if v >= 1 << 63 else v
 
 
-def _varint(v: int) -> bytes:
-    """Zigzag LEB128 of a value taken as s64, as the module's put_varint()."""
-    v = _s64(v)
-    z = ((v << 1) ^ (v >> 63)) % U64
-    out = bytearray()
-    while z >= 0x80:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
 class _BlockBuilder:
     """Record heads and variable parts of one block, added the way kmod/binary.c adds them."""
 
@@ -210,7 +199,7 @@ class _BlockBuilder:
         res = _s64(res)
         if -(2**31) <= res < 2**31:
             return res, 0, b""
-        return 0, FLAG_RES_WIDE, _varint(res)
+        return 0, FLAG_RES_WIDE, encode_varint(res)
 
     def syscall(self, ev: _Event, chunk: Chunk) -> None:
         enter_ns = chunk.ns(ev.enter)
@@ -219,9 +208,9 @@ class _BlockBuilder:
         if not flags & (FLAG_NO_ENTRY | FLAG_NO_RETURN):
             lat = (chunk.ns(ev.exit) - enter_ns) % U64
             if lat > U32_MAX:
-                flags, var, lat = flags | FLAG_LAT_WIDE, _varint(lat), 0
+                flags, var, lat = flags | FLAG_LAT_WIDE, encode_varint(lat), 0
         res, wide, res_var = self.result(ev.ret)
-        parts = [var, res_var, *(_varint(a) for a in ev.args)]
+        parts = [var, res_var, *(encode_varint(a) for a in ev.args)]
         for arg, cflags, raw in ev.captures:
             parts.append(struct.pack(self.e + "BBH", arg, cflags, len(raw)) + raw)
         self.add(
