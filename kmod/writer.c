@@ -312,7 +312,8 @@ static bool rings_hold_events(void)
  * chunk; a ring that only dropped records gets a chunk too, so that the
  * reader learns of it. Under a size cap the chunks take what room is
  * left, so that the cap is filled up rather than a chunk refused whole:
- * the events that do not fit stay for the next drain, which refuses them.
+ * the events that do not fit stay for the next drain, which takes all it
+ * finds and refuses them (counted).
  * Returns whether the rings held events or drops.
  */
 static bool drain_raw(u64 limit)
@@ -331,8 +332,10 @@ static bool drain_raw(u64 limit)
 		t->events = 0;
 		while ((ev = sc_ring_peek(r, ring_heads[cpu])) &&
 		       ev->exit_ns < limit) {
-			if (t->events && sizeof(raw_chunk) + r->cursor + ev->len -
-					 t->from > room)
+			u64 size = sizeof(raw_chunk) + r->cursor - t->from;
+
+			/* once nothing fits (the cap hit), all go, refused */
+			if (t->events && size <= room && size + ev->len > room)
 				break;
 			sc_ring_consume(r, ev);
 			t->events++;

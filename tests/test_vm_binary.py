@@ -188,4 +188,8 @@ def test_size_cap_in_binary(run, fmt, tmp_path_factory):
     assert 0 < len(run.files[f"cap-{fmt}.rec"]) <= 65536
     records, markers = decode(run, f"cap-{fmt}.rec", tmp_path_factory)
     assert [(m.reason, m.drop) for m in markers] == [("cap", 1)]
-    assert records and proc_stats(run.text(f"cap-{fmt}-stats.txt"))["records_dropped_cap"] > 0
+    stats = proc_stats(run.text(f"cap-{fmt}-stats.txt"))
+    assert records and stats["records_dropped_cap"] > 0 and stats["records_dropped_ring"] == 0
+    # 0.2 s after the last call every one of them is in the file or refused by the cap, none left waiting
+    getppid = sum(1 for r in records if r.syscall == "getppid")
+    assert getppid + stats["records_dropped_cap"] >= 5000
