@@ -203,23 +203,41 @@ def iter_blocks(f: BinaryIO, header: BinaryHeader, on_error: ErrorHandler | None
 
     A raw file's chunks come out as blocks too, one per drain (`mysysdig.decode.raw`).
     """
-    e = "<" if header.little else ">"
-    if not header.raw:
-        for offset, size, block in _scan(
-            f, header, on_error, BLOCK_MAGIC, "block", lambda data, pos: _block_at(data, pos, e, header)
-        ):
-            block.offset, block.end = offset, offset + size
-            yield block
-        return
-    assembler = rawfmt.RawAssembler(e, header.head_dtype, on_error)
-    for offset, size, chunk in _scan(
-        f, header, on_error, rawfmt.CHUNK_MAGIC, "chunk", lambda data, pos: rawfmt.chunk_at(data, pos, e)
-    ):
-        chunk.offset, chunk.end = offset, offset + size
-        for start, end, heads, var in assembler.feed(chunk):
+    items = _Items(header, on_error)
+    for offset, size, item in _scan(f, header, on_error, items.magic, items.noun, items.at):
+        yield from items.blocks(item, offset, size)
+    yield from items.rest()
+
+
+class _Items:
+    """What a file holds after its header, and how each piece becomes blocks: binary blocks as they are,
+    raw chunks through a `RawAssembler` (a drain's block comes once all its chunks are in)."""
+
+    def __init__(self, header: BinaryHeader, on_error: ErrorHandler | None = None) -> None:
+        self.header = header
+        self.e = "<" if header.little else ">"
+        self.magic, self.noun = (rawfmt.CHUNK_MAGIC, "chunk") if header.raw else (BLOCK_MAGIC, "block")
+        self.assembler = rawfmt.RawAssembler(self.e, header.head_dtype, on_error)
+
+    def at(self, data: bytes, pos: int) -> tuple[Any, int]:
+        """The item at pos and its size, as `_block_at` tells it."""
+        if self.header.raw:
+            return rawfmt.chunk_at(data, pos, self.e)
+        return _block_at(data, pos, self.e, self.header)
+
+    def blocks(self, item: Any, offset: int, size: int) -> Iterator[Block]:
+        """The blocks that the item found at file offset `offset` completes."""
+        item.offset, item.end = offset, offset + size
+        if not self.header.raw:
+            yield item
+            return
+        for start, end, heads, var in self.assembler.feed(item):
             yield Block(start, heads, var, end)
-    for start, end, heads, var in assembler.flush():
-        yield Block(start, heads, var, end)
+
+    def rest(self) -> Iterator[Block]:
+        """At the end of the file: a raw drain whose chunks did not all come."""
+        for start, end, heads, var in self.assembler.flush():
+            yield Block(start, heads, var, end)
 
 
 def _scan(
@@ -584,29 +602,15 @@ def follow_events(
 
 
 def _taker(header: BinaryHeader) -> Callable[[bytes], tuple[list[Block], int]]:
-    """For following a file: the blocks whole at the start of a buffer, and the bytes they took.
-
-    A raw drain's block comes once all its chunks are in; the assembler keeps what it has until then.
-    """
-    e = "<" if header.little else ">"
-    assembler = rawfmt.RawAssembler(e, header.head_dtype)
+    """For following a file: the blocks whole at the start of a buffer, and the bytes they took."""
+    items = _Items(header)
 
     def take(buf: bytes) -> tuple[list[Block], int]:
         blocks: list[Block] = []
         used = 0
-        while True:
-            if header.raw:
-                chunk, size = rawfmt.chunk_at(buf, used, e)
-                if chunk is None:
-                    break
-                blocks.extend(
-                    Block(start, heads, var, end) for start, end, heads, var in assembler.feed(chunk)
-                )
-            else:
-                block, size = _block_at(buf, used, e, header)
-                if block is None:
-                    break
-                blocks.append(block)
+        while (found := items.at(buf, used))[0] is not None:
+            item, size = found
+            blocks.extend(items.blocks(item, used, size))
             used += size
         return blocks, used
 

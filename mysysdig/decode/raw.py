@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mysysdig.decode.varint import encode_varint
+from mysysdig.decode.varint import encode_varint, to_s64
 from mysysdig.model import ParseError
 
 MAGIC = b"MYSDRAW1"
@@ -70,7 +70,7 @@ class Chunk:
     @property
     def drain_ts(self) -> int:
         """Wall-clock ns of the drain: a drop's time."""
-        return _s64(self.clock_ns + self.real_offset)
+        return to_s64(self.clock_ns + self.real_offset)
 
 
 def chunk_at(data: bytes, pos: int, e: str) -> tuple[Chunk | None, int]:
@@ -165,11 +165,6 @@ def _events(data: bytes, e: str) -> tuple[list[_Event], str | None]:
     return events, None
 
 
-def _s64(v: int) -> int:
-    v %= U64
-    return v - U64 if v >= 1 << 63 else v
-
-
 class _BlockBuilder:
     """Record heads and variable parts of one block, added the way kmod/binary.c adds them."""
 
@@ -196,14 +191,14 @@ class _BlockBuilder:
 
     def result(self, res: int) -> tuple[int, int, bytes]:
         """The head's 32-bit result, or the flag and varint that carry a wider one."""
-        res = _s64(res)
+        res = to_s64(res)
         if -(2**31) <= res < 2**31:
             return res, 0, b""
         return 0, FLAG_RES_WIDE, encode_varint(res)
 
     def syscall(self, ev: _Event, chunk: Chunk) -> None:
         enter_ns = chunk.ns(ev.enter)
-        ts = _s64(enter_ns + chunk.real_offset)
+        ts = to_s64(enter_ns + chunk.real_offset)
         flags, lat, var = ev.flags, 0, b""
         if not flags & (FLAG_NO_ENTRY | FLAG_NO_RETURN):
             lat = (chunk.ns(ev.exit) - enter_ns) % U64
@@ -298,7 +293,7 @@ class RawAssembler:
             return
         self.threads[ev.tid] = known
         b.add(
-            _s64(chunk.ns(ev.enter) + chunk.real_offset),
+            to_s64(chunk.ns(ev.enter) + chunk.real_offset),
             0,
             ev.pid,
             ev.tid % 2**32,
