@@ -476,7 +476,7 @@ u32 sc_crc(const struct kvec *vec, int n);
 
 /* --- raw.c: the raw format's chunks (binfmt.h) --- */
 struct sc_raw_chunk;
-u32 sc_raw_chunk(struct sc_raw_chunk *ch, struct kvec *vec,
+u32 sc_raw_chunk(struct sc_raw_chunk *ch, u32 pad, struct kvec *vec,
 		 const struct sc_ring *r, u64 from, u64 to);
 void sc_raw_file_header(struct sc_out *o);
 
@@ -509,8 +509,13 @@ void sc_recfile_close(void);
 size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes);
 loff_t sc_recfile_size(void);
 void sc_recfile_sync(void);
-void sc_recfile_drain_end(bool now);
+void sc_recfile_drain_end(bool now, bool may_hold);
 bool sc_recfile_direct(void);
+unsigned int sc_recfile_map_block(void);
+bool sc_recfile_map(const char *p, size_t len);
+bool sc_recfile_maps_busy(void);
+bool sc_recfile_maps_in_flight(void);
+void sc_recfile_wait(void);
 
 /* --- writer.c: the kernel thread that drains rings to the file --- */
 int sc_writer_start(void);
@@ -523,6 +528,7 @@ struct sc_stats {
 	atomic64_t dropped_cap;
 	atomic64_t dropped_write;	/* lost to write errors (disk full) */
 	atomic64_t bytes;
+	atomic64_t bytes_in_place;	/* of those, ring bytes not copied (raw) */
 	atomic64_t write_errors;
 	atomic64_t entry_missed;	/* no free in-flight slot */
 };

@@ -9,11 +9,12 @@
 #include "binfmt.h"
 
 /*
- * Points @vec (three pieces) at @ch and at ring @r's bytes from stream
- * position @from to @to, which wrap at the buffer's end at most once,
- * and seals @ch. Returns the chunk's bytes.
+ * Points @vec (three pieces) at @ch with @pad zero bytes after it (they
+ * follow it in memory) and at ring @r's bytes from stream position @from
+ * to @to, which wrap at the buffer's end at most once, and seals @ch.
+ * Returns the chunk's bytes.
  */
-u32 sc_raw_chunk(struct sc_raw_chunk *ch, struct kvec *vec,
+u32 sc_raw_chunk(struct sc_raw_chunk *ch, u32 pad, struct kvec *vec,
 		 const struct sc_ring *r, u64 from, u64 to)
 {
 	u32 off = from & r->mask;
@@ -22,14 +23,14 @@ u32 sc_raw_chunk(struct sc_raw_chunk *ch, struct kvec *vec,
 
 	ch->magic = SC_RAW_CHUNK_MAGIC;
 	ch->crc = 0;
-	ch->header_len = sizeof(*ch);
+	ch->header_len = sizeof(*ch) + pad;
 	ch->data_len = len;
 	ch->stream_pos = from;
-	vec[0] = (struct kvec) { ch, sizeof(*ch) };
+	vec[0] = (struct kvec) { ch, sizeof(*ch) + pad };
 	vec[1] = (struct kvec) { r->buf + off, first };
 	vec[2] = (struct kvec) { r->buf, len - first };
 	ch->crc = sc_crc(vec, 3);
-	return sizeof(*ch) + len;
+	return sizeof(*ch) + pad + len;
 }
 
 void sc_raw_file_header(struct sc_out *o)

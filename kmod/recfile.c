@@ -34,6 +34,15 @@
  * the write's outcome in at its next drain, and waits for it only to
  * touch the file itself (a tail through the cache, a truncation), when
  * the stage is full, or when it goes idle or stops.
+ *
+ * format=raw copies nothing it need not: the ring bytes between the direct
+ * blocks' boundaries are mapped into the write where they lie (ring
+ * pages in the write's bio_vecs), and only a chunk's header and the
+ * partial blocks at its ends go through the stage. The writer keeps those
+ * ring bytes until the write has completed (sc_recfile_maps_busy()). The
+ * direct block is then the device's logical block (512 bytes, not the file
+ * system's 4 KiB), which keeps the copied ends and the headers' padding
+ * small; ext4 and XFS take such writes, zeroing the rest of a new block.
  */
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -45,6 +54,7 @@
 #include <linux/workqueue.h>
 #include <linux/completion.h>
 #include <linux/version.h>
+#include <linux/blkdev.h>
 #include "my_sysdig.h"
 
 /*
@@ -60,7 +70,7 @@ static struct file *appender;	/* O_APPEND, through the page cache */
 static struct file *direct;	/* O_DIRECT | O_APPEND on it, or NULL */
 static char *stage;		/* vmalloc'd, so page aligned */
 static struct bio_vec *stage_pages;
-static unsigned int blk;	/* the file system's block size */
+static unsigned int blk;	/* direct writes' unit: the file system's block, or (raw) the device's */
 static size_t stage_off;	/* where the held bytes start in the stage */
 static loff_t stage_pos;	/* their offset in the file, block aligned */
 static size_t staged;		/* bytes held */
@@ -80,6 +90,17 @@ static size_t dio_len;
 static ssize_t dio_result;
 static loff_t dio_end;		/* where in the file it ended */
 static bool dio_queued;		/* queued, its outcome not taken in yet */
+
+/*
+ * format=raw: the pieces of the next direct write, stage bytes and mapped
+ * ring bytes in file order, then of the write in flight.
+ */
+static struct bio_vec *map_bv;
+static unsigned int map_bv_max, map_nbv;
+static size_t map_staged;	/* held bytes already in map_bv */
+static size_t mapped;		/* ring bytes in map_bv, pending or in flight */
+static size_t dio_mapped;	/* of dio_len, the mapped ring bytes */
+static unsigned int dio_nbv;
 
 /*
  * vfs_iter_write() under the file system's freeze protection. Its callers
@@ -188,6 +209,25 @@ static void dio_fn(struct work_struct *work)
 }
 
 /*
+ * A mapped write that failed: what it did not write goes through the
+ * cache, from the same pieces (the ring bytes are still kept for it).
+ */
+static void mapped_failed(ssize_t w)
+{
+	struct iov_iter it;
+	size_t left;
+
+	iov_iter_bvec(&it, ITER_SOURCE, map_bv, dio_nbv, dio_len);
+	iov_iter_advance(&it, w > 0 ? w : 0);
+	left = iov_iter_count(&it) - append_buffered(&it);
+	if (left)
+		pr_warn(MY_SYSDIG ": %zu bytes of records counted written were lost with a failed direct write\n",
+			left);
+	stage_advance(dio_len - dio_mapped);
+	mapped = 0;
+}
+
+/*
  * Takes in the outcome of the direct write: the stage moves past the
  * blocks written, or the file falls back to buffered appends. Returns 0 or
  * the error that made it fall back.
@@ -199,13 +239,18 @@ static int dio_finish(void)
 
 	dio_len = 0;
 	if (w != len) {
+		if (dio_mapped)
+			mapped_failed(w);
 		/* the blocks it wrote are in the file: keep what is past them */
-		if (w > 0)
+		else if (w > 0)
 			stage_in_file = max_t(size_t, stage_in_file, w);
+		dio_mapped = 0;
 		direct_off(w < 0 ? w : -EIO, staged - held_before);
 		return w < 0 ? w : -EIO;
 	}
-	stage_advance(len);
+	stage_advance(len - dio_mapped);
+	mapped -= dio_mapped;
+	dio_mapped = 0;
 	/*
 	 * A reader's truncation before the write took the inode's lock put
 	 * its blocks at the new end: the bytes held after them continue
@@ -245,6 +290,44 @@ static bool direct_settled(bool wait)
 }
 
 /*
+ * The block the file ends in, when its start went through the cache, is
+ * completed through the cache too, so that direct writes start on a block.
+ * Returns false when the file fell back to buffered appends.
+ */
+static bool complete_block(void)
+{
+	struct kvec vec = {
+		stage + stage_off + stage_in_file, blk - stage_in_file
+	};
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_SOURCE, &vec, 1, vec.iov_len);
+	if (append_buffered(&it) != vec.iov_len) {
+		direct_off(-ENOSPC, staged - held_before);
+		return false;
+	}
+	stage_advance(blk);
+	return true;
+}
+
+/*
+ * Starts the direct write of dio_iter (dio_len bytes), by the kworker
+ * unless @wait. Returns 0 or, when it waited, the error that made the file
+ * fall back to buffered appends.
+ */
+static int start_write(bool wait)
+{
+	if (wait) {
+		dio_write();
+		return dio_finish();
+	}
+	reinit_completion(&dio_done);
+	dio_queued = true;
+	queue_work(system_unbound_wq, &dio_work);
+	return 0;
+}
+
+/*
  * Writes the first @len held bytes (whole blocks) to the file, by the
  * kworker unless @wait; the tail stays where it is, the next append goes
  * on after it. Call with no write in flight. Returns 0 or the error that
@@ -260,7 +343,7 @@ static bool direct_settled(bool wait)
 static int write_blocks(size_t len, bool wait)
 {
 	loff_t size = i_size_read(file_inode(appender));
-	struct iov_iter it;
+	int err = 0;
 
 	/* truncated since the drain began: what is held goes to the new end */
 	if (size != stage_pos + stage_in_file) {
@@ -269,16 +352,8 @@ static int write_blocks(size_t len, bool wait)
 		return direct ? 0 : -EIO;
 	}
 	if (stage_in_file) {
-		struct kvec vec = {
-			stage + stage_off + stage_in_file, blk - stage_in_file
-		};
-
-		iov_iter_kvec(&it, ITER_SOURCE, &vec, 1, vec.iov_len);
-		if (append_buffered(&it) != vec.iov_len) {
-			direct_off(-ENOSPC, staged - held_before);
+		if (!complete_block())
 			return -ENOSPC;
-		}
-		stage_advance(blk);
 		len -= blk;
 		if (!len)
 			goto done;
@@ -287,21 +362,47 @@ static int write_blocks(size_t len, bool wait)
 		      DIV_ROUND_UP(stage_off + len, PAGE_SIZE), stage_off + len);
 	iov_iter_advance(&dio_iter, stage_off);
 	dio_len = len;
-	if (wait) {
-		int err;
-
-		dio_write();
-		err = dio_finish();
-		if (err)
-			return err;
-	} else {
-		reinit_completion(&dio_done);
-		dio_queued = true;
-		queue_work(system_unbound_wq, &dio_work);
-	}
+	err = start_write(wait);
 done:
 	tail_waited = false;
-	return 0;
+	return err;
+}
+
+/* Adds the held bytes from map_staged up to @to to the mapped write's pieces. */
+static void map_stage(size_t to)
+{
+	size_t at = stage_off + map_staged, end = stage_off + to;
+
+	while (at < end) {
+		size_t n = min_t(size_t, end - at, PAGE_SIZE - offset_in_page(at));
+
+		map_bv[map_nbv++] = (struct bio_vec) {
+			.bv_page = stage_pages[at / PAGE_SIZE].bv_page,
+			.bv_offset = offset_in_page(at),
+			.bv_len = n,
+		};
+		at += n;
+	}
+	map_staged = to;
+}
+
+/*
+ * format=raw: the pending pieces, and the held bytes after them up to their
+ * last whole block, in one direct write (by the kworker unless @wait); the
+ * partial block stays held. Call with no write in flight. Returns 0 or the
+ * error that made the file fall back to buffered appends.
+ */
+static int write_mapped(bool wait)
+{
+	map_stage(map_staged + round_down(staged - map_staged, blk));
+	dio_len = map_staged + mapped;
+	dio_mapped = mapped;
+	dio_nbv = map_nbv;
+	map_nbv = 0;
+	map_staged = 0;
+	iov_iter_bvec(&dio_iter, ITER_SOURCE, map_bv, dio_nbv, dio_len);
+	tail_waited = false;
+	return start_write(wait);
 }
 
 /* Takes @it into the stage, writing whole blocks when it fills; false: fell back. */
@@ -315,6 +416,9 @@ static bool append_direct(struct iov_iter *it)
 		 * fit, once no write reads the stage.
 		 */
 		if (stage_off + staged + iov_iter_count(it) > STAGE_SIZE) {
+			/* pending pieces point into the stage: write them first */
+			if (mapped && !dio_queued && write_mapped(true))
+				return false;
 			if (dio_settle(true))
 				return false;
 			if (stage_off) {
@@ -360,8 +464,81 @@ loff_t sc_recfile_size(void)
 {
 	/* ext4 grows the file when the write in flight completes */
 	if (dio_queued)
-		return stage_pos + staged;
-	return i_size_read(file_inode(appender)) + staged - stage_in_file;
+		return stage_pos + staged + mapped;
+	return i_size_read(file_inode(appender)) + staged - stage_in_file +
+	       mapped;
+}
+
+/*
+ * format=raw: the direct block when ring bytes may be mapped into the next
+ * write, else 0: direct writes with none in flight. A stage past its half
+ * moves back to its start first, so that a drain's few copied bytes never
+ * move it while pieces that point into it are pending.
+ */
+unsigned int sc_recfile_map_block(void)
+{
+	if (!map_bv || !direct_settled(false))
+		return 0;
+	if (!mapped && stage_off > STAGE_SIZE / 2) {
+		memmove(stage, stage + stage_off, staged);
+		stage_off = 0;
+	}
+	return blk;
+}
+
+/*
+ * format=raw: appends @len bytes of the vmalloc'd ring at @p where they
+ * lie: the direct write reads them there, so they must stay as they are
+ * while sc_recfile_maps_busy(). @p, @len and the file's end before them
+ * are multiples of sc_recfile_map_block(). Returns false, having done
+ * nothing, when the write has no room for more pieces: the caller appends
+ * the bytes instead.
+ */
+bool sc_recfile_map(const char *p, size_t len)
+{
+	/* and room kept for the held bytes that end the write */
+	unsigned int need = DIV_ROUND_UP(staged - map_staged, PAGE_SIZE) +
+			    DIV_ROUND_UP(len, PAGE_SIZE) + STAGE_PAGES + 3;
+
+	if (!direct || map_nbv + need > map_bv_max)
+		return false;
+	/* the held bytes before the first piece end on a block */
+	if (!map_nbv && stage_in_file && !complete_block())
+		return false;
+	map_stage(staged);
+	atomic64_add(len, &sc_stats.bytes);
+	atomic64_add(len, &sc_stats.bytes_in_place);
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE - offset_in_page(p));
+
+		map_bv[map_nbv++] = (struct bio_vec) {
+			.bv_page = vmalloc_to_page(p),
+			.bv_offset = offset_in_page(p),
+			.bv_len = n,
+		};
+		p += n;
+		len -= n;
+		mapped += n;
+	}
+	return true;
+}
+
+/* Whether mapped ring bytes wait for their write, or are in flight. */
+bool sc_recfile_maps_busy(void)
+{
+	return mapped;
+}
+
+/* Whether a write of mapped ring bytes is in flight. */
+bool sc_recfile_maps_in_flight(void)
+{
+	return dio_queued && dio_mapped;
+}
+
+/* Waits for the write in flight and takes its outcome in. */
+void sc_recfile_wait(void)
+{
+	dio_settle(true);
 }
 
 /*
@@ -374,7 +551,8 @@ void sc_recfile_sync(void)
 {
 	loff_t size;
 
-	if (!direct_settled(false))
+	/* pending mapped pieces go where the file ends, as a write in flight */
+	if (!direct_settled(false) || mapped)
 		return;
 	size = i_size_read(file_inode(appender));
 	if (size != stage_pos + stage_in_file)
@@ -386,12 +564,22 @@ void sc_recfile_sync(void)
  * @now (the writer goes idle, or stops), is written: whole blocks directly,
  * and the tail through the cache when nothing completed it or @now. A
  * write still in flight from the last drain leaves the next one to the
- * next drain, unless @now.
+ * next drain, unless @now. Mapped ring bytes wait for one more drain's
+ * when @may_hold, so that one write carries two drains (each costs ext4 a
+ * journaled size update), and are written at the next.
  */
-void sc_recfile_drain_end(bool now)
+void sc_recfile_drain_end(bool now, bool may_hold)
 {
 	size_t whole;
 
+	if (mapped && !dio_queued) {
+		if (!now && may_hold && !tail_waited) {
+			tail_waited = true;
+			return;
+		}
+		if (write_mapped(now) || !now)
+			return;
+	}
 	if (!direct_settled(now) || staged == stage_in_file)
 		return;
 	/* a backlog goes at once: the stage must keep room for the next one */
@@ -422,6 +610,15 @@ static int direct_open(void)
 	if (!sb->s_bdev)
 		return -EOPNOTSUPP;
 	blk = sb->s_blocksize;
+	if (sc_format == SC_FORMAT_RAW) {
+		unsigned int ring_pages = sc_ring_of(0)->size / PAGE_SIZE;
+
+		blk = bdev_logical_block_size(sb->s_bdev);
+		map_bv_max = STAGE_PAGES + 3 + nr_cpu_ids * (ring_pages + 8);
+		map_bv = kvmalloc_array(map_bv_max, sizeof(*map_bv), GFP_KERNEL);
+		if (!map_bv)
+			return -ENOMEM;
+	}
 	if (blk > PAGE_SIZE)
 		return -EINVAL;
 	direct = dentry_open(&appender->f_path,
@@ -488,7 +685,11 @@ void sc_recfile_close(void)
 	}
 	vfree(stage);
 	kvfree(stage_pages);
+	kvfree(map_bv);
 	stage = NULL;
 	stage_pages = NULL;
+	map_bv = NULL;
+	map_nbv = 0;
+	mapped = 0;
 	filp_close(appender, NULL);
 }

@@ -30,6 +30,8 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "records_dropped_write %lld\n",
 		   atomic64_read(&sc_stats.dropped_write));
 	seq_printf(m, "bytes_written %lld\n", atomic64_read(&sc_stats.bytes));
+	seq_printf(m, "bytes_written_in_place %lld\n",
+		   atomic64_read(&sc_stats.bytes_in_place));
 	seq_printf(m, "write_errors %lld\n", atomic64_read(&sc_stats.write_errors));
 	seq_printf(m, "direct_io %d\n", sc_recfile_direct());
 	seq_printf(m, "entries_missed %lld\n",

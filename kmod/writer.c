@@ -39,7 +39,11 @@ struct raw_take {
 	u64 dropped;		/* the ring's drops since the last chunk */
 };
 static struct raw_take *raw_takes;	/* per CPU */
-static struct sc_raw_chunk raw_chunk;	/* the header being written */
+/* the header being written, and zeros that pad it to a direct block */
+static struct {
+	struct sc_raw_chunk ch;
+	char zeros[PAGE_SIZE];
+} raw_head;
 static u64 raw_seq;		/* drains since load */
 static u32 raw_part, raw_parts;	/* the chunk's number in its drain, and how many */
 
@@ -153,17 +157,51 @@ static u32 bin_write_block(void)
 }
 
 /*
+ * Appends the chunk @vec (sc_raw_chunk()), whose data is @r's bytes from
+ * @from to @to: those between the first and the last multiple of @block in
+ * the ring are mapped into the direct write, the rest copied (the header's
+ * padding made the first boundary fall on one in the file). Returns
+ * whether the file took all of it.
+ */
+static bool raw_append_mapped(const struct kvec *vec, struct sc_ring *r,
+			      u64 from, u64 to, unsigned int block)
+{
+	u64 at = round_up(from, block), end = round_down(to, block);
+	struct kvec copy[2] = { vec[0], { r->buf + (from & r->mask), at - from } };
+	size_t n = copy[0].iov_len + copy[1].iov_len;
+	u32 first;
+
+	if (sc_recfile_append(copy, 2, n) != n)
+		return false;
+	while (at < end) {
+		u32 len = min_t(u64, end - at, r->size - (at & r->mask));
+
+		if (!sc_recfile_map(r->buf + (at & r->mask), len))
+			break;
+		at += len;
+	}
+	first = min_t(u64, to - at, r->size - (at & r->mask));
+	copy[0] = (struct kvec) { r->buf + (at & r->mask), first };
+	copy[1] = (struct kvec) { r->buf, to - at - first };
+	n = to - at;
+	return sc_recfile_append(copy, 2, n) == n;
+}
+
+/*
  * Appends a raw chunk (binfmt.h): @cpu's ring bytes from stream position
  * @from to @to and its @dropped records (SC_RAW_EVENTS), or the cap's
- * marker. Returns whether the file took all of it.
+ * marker. With a direct @block (0: none), the ring's whole blocks are
+ * written from where they lie. Returns whether the file took all of it.
  */
-static bool raw_write(u16 kind, int cpu, u64 dropped, u64 from, u64 to)
+static bool raw_write(u16 kind, int cpu, u64 dropped, u64 from, u64 to,
+		      unsigned int block)
 {
 	bool counter = static_branch_likely(&sc_clock_is_counter);
+	struct sc_ring *r = sc_ring_of(cpu);
 	struct kvec vec[3];
-	u32 size;
+	u32 size, pad = 0;
 
-	raw_chunk = (struct sc_raw_chunk) {
+	raw_head.ch = (struct sc_raw_chunk) {
 		.kind = kind,
 		.flags = counter ? SC_RAWF_COUNTER : 0,
 		.cpu = cpu,
@@ -177,13 +215,21 @@ static bool raw_write(u16 kind, int cpu, u64 dropped, u64 from, u64 to)
 		.real_offset = real_offset(),
 	};
 	if (!counter) {	/* stamps are ns: the conversion is the identity */
-		raw_chunk.clock_stamp = ktime_get_ns();
-		raw_chunk.clock_ns = raw_chunk.clock_stamp;
-		raw_chunk.clock_mult = 1ULL << 32;
+		raw_head.ch.clock_stamp = ktime_get_ns();
+		raw_head.ch.clock_ns = raw_head.ch.clock_stamp;
+		raw_head.ch.clock_mult = 1ULL << 32;
 	}
-	size = sc_raw_chunk(&raw_chunk, vec, sc_ring_of(cpu), from, to);
+	/* a whole block to map: its start in the ring falls on one in the file */
+	if (block && round_up(from, block) < round_down(to, block))
+		pad = -(file_end() + sizeof(raw_head.ch) +
+			round_up(from, block) - from) & (block - 1);
+	else
+		block = 0;
+	size = sc_raw_chunk(&raw_head.ch, pad, vec, r, from, to);
 	if (out.len)	/* the file header goes first */
 		flush_out();
+	if (block)
+		return raw_append_mapped(vec, r, from, to, block);
 	return sc_recfile_append(vec, ARRAY_SIZE(vec), size) == size;
 }
 
@@ -200,7 +246,7 @@ static void cap_refuse(u64 n)
 		sc_bin_add_drop(2, U32_MAX, 1, ktime_get_real_ns());
 		bin_write_block();
 	} else if (sc_format == SC_FORMAT_RAW) {
-		raw_write(SC_RAW_CAP, 0, 1, 0, 0);
+		raw_write(SC_RAW_CAP, 0, 1, 0, 0, 0);
 	} else {
 		sc_out_printf(&out, "drop=1, reason=cap, ts=%lld\n",
 			      ktime_get_real_ns());
@@ -320,6 +366,7 @@ static bool drain_raw(u64 limit)
 {
 	u64 room = block_room;
 	bool found = false;
+	unsigned int block;
 	int cpu;
 
 	raw_parts = 0;
@@ -332,7 +379,7 @@ static bool drain_raw(u64 limit)
 		t->events = 0;
 		while ((ev = sc_ring_peek(r, ring_heads[cpu])) &&
 		       ev->exit_ns < limit) {
-			u64 size = sizeof(raw_chunk) + r->cursor - t->from;
+			u64 size = sizeof(raw_head.ch) + r->cursor - t->from;
 
 			/* once nothing fits (the cap hit), all go, refused */
 			if (t->events && size <= room && size + ev->len > room)
@@ -343,10 +390,12 @@ static bool drain_raw(u64 limit)
 		t->dropped = take_ring_drops(cpu);
 		if (t->events || t->dropped) {
 			raw_parts++;
-			room -= min(room, sizeof(raw_chunk) + r->cursor - t->from);
+			room -= min(room, sizeof(raw_head.ch) + r->cursor - t->from);
 		}
 	}
 	raw_part = 0;
+	/* under a size cap every byte is counted against it: copy them */
+	block = READ_ONCE(sc_max_size) ? 0 : sc_recfile_map_block();
 	for_each_possible_cpu(cpu) {
 		struct raw_take *t = &raw_takes[cpu];
 		u64 to = sc_ring_of(cpu)->cursor;
@@ -354,9 +403,10 @@ static bool drain_raw(u64 limit)
 		if (!t->events && !t->dropped)
 			continue;
 		found = true;
-		if (!cap_allows(sizeof(raw_chunk) + to - t->from))
+		if (!cap_allows(sizeof(raw_head.ch) + to - t->from))
 			cap_refuse(t->events);
-		else if (raw_write(SC_RAW_EVENTS, cpu, t->dropped, t->from, to))
+		else if (raw_write(SC_RAW_EVENTS, cpu, t->dropped, t->from, to,
+				   block))
 			atomic64_add(t->events, &sc_stats.written);
 		else
 			atomic64_add(t->events, &sc_stats.dropped_write);
@@ -417,19 +467,59 @@ static bool drain_merged(u64 limit)
 	return found;
 }
 
+/* Whether some CPU's ring is over a quarter full. */
+static bool rings_filling(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct sc_ring *r = sc_ring_of(cpu);
+
+		if (smp_load_acquire(&r->head) - r->tail > r->size / 4)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Hands the bytes the writer took back to the probes, unless a direct
+ * write still reads some of them where they lie (format=raw).
+ */
+static void release_rings(void)
+{
+	int cpu;
+
+	if (sc_recfile_maps_busy())
+		return;
+	for_each_possible_cpu(cpu)
+		sc_ring_release(sc_ring_of(cpu));
+}
+
 /*
  * One pass over all rings; @final takes everything, whatever its time.
  * Returns whether the rings held anything: events or drops.
  */
 static bool drain(bool final)
 {
-	u64 now = sc_clock_sync(&clock_conv);
-	u64 limit = final ? U64_MAX : now;
+	u64 now, limit;
 	bool found;
 	int cpu;
 
-	/* a new file, or one its reader truncated, starts with the header */
 	sc_recfile_sync();
+	/*
+	 * format=raw: while a direct write reads ring bytes where they lie,
+	 * the next drain waits for it, unless it has to go now or a ring
+	 * fills up meanwhile.
+	 */
+	if (sc_recfile_maps_in_flight()) {
+		if (!final && !rings_filling())
+			return true;
+		sc_recfile_wait();
+	}
+	release_rings();
+	now = sc_clock_sync(&clock_conv);
+	limit = final ? U64_MAX : now;
+	/* a new file, or one its reader truncated, starts with the header */
 	if (!sc_recfile_size() && !out.len) {
 		if (sc_format == SC_FORMAT_BINARY)
 			sc_bin_file_header(&out);
@@ -445,12 +535,12 @@ static bool drain(bool final)
 
 	found = sc_format == SC_FORMAT_RAW ? drain_raw(limit) :
 					     drain_merged(limit);
-	/* the file has the events' bytes now: the probes may reuse them */
-	for_each_possible_cpu(cpu)
-		sc_ring_release(sc_ring_of(cpu));
 	if (out.len)
 		flush_out();
-	sc_recfile_drain_end(final || !found);
+	/* mapped ring bytes may wait for the next drain's while the rings have room */
+	sc_recfile_drain_end(final || !found, !rings_filling());
+	/* the file has the events' bytes now: the probes may reuse them */
+	release_rings();
 	return found;
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -52,12 +53,20 @@ def pad(length: int) -> bytes:
 
 
 def chunk(
-    data: bytes, cpu: int = 0, part: int = 0, parts: int = 1, seq: int = 0, dropped: int = 0, kind: int = 1
+    data: bytes,
+    cpu: int = 0,
+    part: int = 0,
+    parts: int = 1,
+    seq: int = 0,
+    dropped: int = 0,
+    kind: int = 1,
+    header_pad: int = 0,
 ) -> bytes:
+    """header_pad zeros after the header, as the module writes them to align the ring's blocks in the file."""
     fields = [
         b"SRAW",
         0,
-        CHUNK.size,
+        CHUNK.size + header_pad,
         len(data),
         kind,
         1,
@@ -72,6 +81,7 @@ def chunk(
         CLOCK["mult"],
         REAL,
     ]
+    data = bytes(header_pad) + data
     fields[1] = zlib.crc32(CHUNK.pack(*fields) + data) ^ 0xFFFFFFFF
     return CHUNK.pack(*fields) + data
 
@@ -134,6 +144,23 @@ def test_a_drain_is_merged_by_exit_time_and_stamps_become_wall_clock(good: Path)
     )
     assert (exit_.syscall, exit_.res, exit_.lat_ns) == ("unknown", None, None)
     assert isinstance(cap, Marker) and (cap.drop, cap.reason) == (1, "cap")
+
+
+def test_padded_headers_read_as_plain_ones(good: Path, tmp_path: Path) -> None:
+    """With direct I/O the module pads a chunk's header with zeros (header_len > 88, up to a block) so
+    that the ring's first whole block falls on one in the file; the CRC covers the padding."""
+    padded = tmp_path / "padded.raw"
+    padded.write_bytes(
+        file_bytes(
+            chunk(OPENAT + MMAP, cpu=0, part=0, parts=2, seq=0, header_pad=424),
+            chunk(READ + pad(40), cpu=1, part=1, parts=2, seq=0, dropped=12, header_pad=8),
+            chunk(EXIT, cpu=1, seq=1, header_pad=511),
+            chunk(b"", kind=2, dropped=1, seq=2),
+        )
+    )
+    errors: list[ParseError] = []
+    at_any_offset = [[replace(e, line_no=0) for e in records(path, errors)] for path in (padded, good)]
+    assert at_any_offset[0] == at_any_offset[1] and len(at_any_offset[0]) == 6 and not errors
 
 
 def test_frames_read_raw_files_too(good: Path) -> None:
