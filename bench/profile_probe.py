@@ -139,6 +139,10 @@ def bench_boot(case: str, duration: int, work: Path) -> tuple[dict[str, int], di
     return by_function(counts.read_text(), kallsyms), load
 
 
+def _mine(per_function: dict[str, float]) -> float:
+    return sum(v for n, v in per_function.items() if n.startswith("my_sysdig:"))
+
+
 def steady(args: argparse.Namespace) -> None:
     """What @args.steady adds to one request of steady load over @args.base, per function."""
     short, long_ = (int(d) for d in args.durations.split(","))
@@ -155,14 +159,19 @@ def steady(args: argparse.Namespace) -> None:
             records = (final_b["written"] - final_a.get("written", 0)) / requests
     case, base = per_request[args.steady], per_request[args.base]
     added = {n: case.get(n, 0) - base.get(n, 0) for n in set(case) | set(base)}
-    total, mine = sum(added.values()), sum(v for n, v in added.items() if n.startswith("my_sysdig:"))
+    total, mine = sum(added.values()), _mine(added)
     per_rec = records or 1.0
     print(f"\n{args.steady} over {args.base}, steady load: kernel instructions per request")
     print(f"({records:.1f} records per request)" if records else "(no records: per record is per request)")
-    print(f"{'function':50} {'per request':>12} {'per record':>11}")
-    rows = sorted(added.items(), key=lambda kv: -kv[1])[: args.top]
-    for name, v in [*rows, ("my_sysdig: (all functions)", mine), ("total kernel", total)]:
-        print(f"{name:50} {v:12.1f} {v / per_rec:11.1f}")
+    # the two cases' own counts too: a function that moved between names shows as one up, one down
+    print(f"{'function':50} {args.base:>12} {'case':>12} {'per request':>12} {'per record':>11}")
+    rows = sorted(added.items(), key=lambda kv: -abs(kv[1]))[: args.top]
+    sums = {
+        "my_sysdig: (all functions)": (_mine(base), _mine(case), mine),
+        "total kernel": (sum(base.values()), sum(case.values()), total),
+    }
+    for name, (b, c, v) in [*((n, (base.get(n, 0), case.get(n, 0), v)) for n, v in rows), *sums.items()]:
+        print(f"{name:50} {b:12.1f} {c:12.1f} {v:12.1f} {v / per_rec:11.1f}")
 
 
 def main() -> int:
