@@ -337,6 +337,7 @@ void sc_slot_move(struct sc_slot *from, pid_t tid);
 void sc_inflight_held(u32 *slots, u32 *bufs);
 void sc_entry_capture(struct sc_slot *s, struct pt_regs *regs,
 		      const struct sc_desc *desc, bool compat);
+int sc_copy_user(void *dst, unsigned long uptr, u32 n);
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags);
 int sc_capture_argv(char *dst, unsigned long uptr, u32 max, u32 snaplen,
 		    bool compat, u8 *flags);

@@ -99,7 +99,7 @@ static inline u32 sc_kind_capture_max(u8 kind, u32 snaplen)
 
 static inline int sc_copy_in(void *dst, unsigned long uptr, u32 n)
 {
-	return copy_from_user_nofault(dst, (void __user *)uptr, n) ? -EFAULT : n;
+	return sc_copy_user(dst, uptr, n) ? -EFAULT : n;
 }
 
 /*
