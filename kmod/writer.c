@@ -353,6 +353,47 @@ static bool rings_hold_events(void)
 }
 
 /*
+ * The ring position up to which a chunk starting at @from fits in @room;
+ * U64_MAX when nothing would (the cap hit: all go, and are refused) or
+ * when there is no cap.
+ */
+static u64 raw_fit_end(u64 from, u64 room)
+{
+	u64 hdr = sizeof(raw_head.ch);
+
+	if (room <= hdr || room - hdr > U64_MAX - from)
+		return U64_MAX;
+	return from + room - hdr;
+}
+
+/*
+ * Moves @r's cursor past the events that completed before @limit, up to
+ * @head and to @fit_end (the first event goes whatever its size), and
+ * returns how many it passed. This walk is all the per-record work of a
+ * raw drain: one pass over each event's head, nothing copied.
+ */
+static u64 take_until(struct sc_ring *r, u64 head, u64 limit, u64 fit_end)
+{
+	u64 c = r->cursor, n = 0;
+
+	while (c < head) {
+		const struct sc_event *ev = (const void *)(r->buf + (c & r->mask));
+		u32 len = ev->len;
+
+		if (likely(ev->type != SC_EV_PAD)) {
+			/* once past the room (a first event too big), all go */
+			if (ev->exit_ns >= limit ||
+			    (unlikely(c + len > fit_end) && n && c <= fit_end))
+				break;
+			n++;
+		}
+		c += len;
+	}
+	r->cursor = c;
+	return n;
+}
+
+/*
  * format=raw: takes from each CPU's ring the events that completed before
  * @limit, which only counts them, then appends each CPU's bytes as one
  * chunk; a ring that only dropped records gets a chunk too, so that the
@@ -373,20 +414,10 @@ static bool drain_raw(u64 limit)
 	for_each_possible_cpu(cpu) {
 		struct sc_ring *r = sc_ring_of(cpu);
 		struct raw_take *t = &raw_takes[cpu];
-		struct sc_event *ev;
 
 		t->from = r->cursor;
-		t->events = 0;
-		while ((ev = sc_ring_peek(r, ring_heads[cpu])) &&
-		       ev->exit_ns < limit) {
-			u64 size = sizeof(raw_head.ch) + r->cursor - t->from;
-
-			/* once nothing fits (the cap hit), all go, refused */
-			if (t->events && size <= room && size + ev->len > room)
-				break;
-			sc_ring_consume(r, ev);
-			t->events++;
-		}
+		t->events = take_until(r, ring_heads[cpu], limit,
+				       raw_fit_end(t->from, room));
 		t->dropped = take_ring_drops(cpu);
 		if (t->events || t->dropped) {
 			raw_parts++;
