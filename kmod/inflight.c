@@ -56,7 +56,7 @@ void sc_slot_move(struct sc_slot *from, pid_t tid)
 		to->nr = from->nr;
 		to->enter_ns = from->enter_ns;
 		to->compat = from->compat;
-		to->exit_slow = from->exit_slow;
+		to->exit_path = from->exit_path;
 		to->nargs = from->nargs;
 		to->entry_buf = from->entry_buf;
 		from->entry_buf = -1;

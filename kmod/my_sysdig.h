@@ -267,13 +267,23 @@ void sc_inflight_exit(void);
  */
 #define SC_SLOT_BITS 16
 
+/*
+ * Which exit an entry leaves for its call. The fast entry stores its
+ * call's SC_NR_EXIT_CAPTURE flag as is: 0 or SC_EXIT_CAPTURE.
+ */
+enum sc_exit_path {
+	SC_EXIT_PLAIN = 0,	/* native, no user memory: the event's head */
+	SC_EXIT_SLOW = 1,	/* the general exit: ABI, entry copies, filter */
+	SC_EXIT_CAPTURE = SC_NR_EXIT_CAPTURE,	/* native, copies at exit only */
+};
+
 struct sc_slot {
 	pid_t tid;		/* 0: free */
 	u32 nr;			/* the entry's number: execve replaces registers */
 	u64 enter_ns;
 	s16 entry_buf;		/* index into sc_entry_bufs, -1: none */
 	u8 compat;		/* the entry's ABI: execve may change it */
-	u8 exit_slow;		/* 0: native, no user memory to copy: fast exit */
+	u8 exit_path;		/* enum sc_exit_path: what the exit must do */
 	u8 nargs;		/* for the fast exit: the call's argument count */
 };
 
