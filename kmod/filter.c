@@ -271,7 +271,13 @@ MODULE_PARM_DESC(syscalls, "record only these syscalls: comma-separated names; e
 
 /* Capture and transport settings. */
 unsigned int sc_snaplen = 64;
-unsigned int sc_flush_ms = 20;
+/*
+ * flush_ms: 100, not 20: each drain and each write costs the traced CPU.
+ * nginx recorded in raw (make bench) ran 1.1 % faster with naps of 100 ms
+ * than of 20, and no faster with 200. LTTng's kernel channels are read
+ * every 200 ms by default.
+ */
+unsigned int sc_flush_ms = 100;
 unsigned long sc_max_size;
 unsigned int sc_ring_kb = 1024;
 char *sc_path = "/etc/syscall-record/record";
@@ -398,7 +404,7 @@ MODULE_PARM_DESC(max_size, "stop appending at this file size (K/M/G suffixes; 0:
 module_param_cb(ring_kb, &ring_kb_ops, &sc_ring_kb, 0444);
 MODULE_PARM_DESC(ring_kb, "ring buffer size per CPU in KiB (default 1024)");
 module_param_cb(flush_ms, &flush_ms_ops, &sc_flush_ms, 0644);
-MODULE_PARM_DESC(flush_ms, "how often the writer drains the rings, in ms (default 20)");
+MODULE_PARM_DESC(flush_ms, "how often the writer drains the rings, in ms (default 100)");
 module_param_cb(path, &path_ops, &sc_path, 0444);
 MODULE_PARM_DESC(path, "record file (default /etc/syscall-record/record); its directory must exist");
 module_param_named(direct_io, sc_direct_io, bool, 0444);

@@ -579,9 +579,9 @@ static bool drain(bool final)
  * While records flow, the writer drains every flush_ms (napping). Once a
  * drain finds the rings empty (a filter that matches nothing yet, traced
  * processes that sleep), it sleeps until a probe commits the next event
- * (idle): timer wakeups every 20 ms cost a CPU that runs nothing else two
- * context switches each, a third of a point of nginx's throughput in make
- * bench. A napping writer is also woken by a reservation that leaves a
+ * (idle): timer wakeups every 20 ms (flush_ms then) cost a CPU that runs
+ * nothing else two context switches each, a third of a point of nginx's
+ * throughput in make bench. A napping writer is also woken by a reservation that leaves a
  * ring over half full, so a burst does not outrun the nap.
  *
  * Waking a task takes the scheduler's locks, which a probe must not, so

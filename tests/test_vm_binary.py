@@ -46,7 +46,8 @@ for fmt in binary raw; do
   rmmod my_sysdig || exit 45
   cp {RECORD} /out/drop-$fmt.rec
 
-  insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 format=$fmt || exit 46
+  # flush_ms=20: the sleep below is several naps of the writer long (the default nap is longer)
+  insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 format=$fmt flush_ms=20 || exit 46
   /bin/sc_spinner /tmp/go 5000
   sleep 0.2
   cp {RECORD} /out/cap-$fmt.rec

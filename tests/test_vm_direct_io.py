@@ -30,6 +30,8 @@ FREEZES = 20
 FORMATS = ("text", "binary", "raw")
 RUNS = [(fmt, dio) for fmt in FORMATS for dio in (1, 0)]
 
+# Every case but the slow disk's reads the file while records flow, after sleeps sized for the writer's
+# naps: flush_ms=20 (the default is longer) keeps those sleeps several naps long.
 SCRIPT = r"""
 for m in {modules}; do
   insmod /stage1/$m || case $m in crc32c-intel.*) ;; *) echo "insmod $m failed"; exit 50 ;; esac
@@ -40,7 +42,7 @@ touch /tmp/go
 for fmt in text binary raw; do
   for dio in 1 0; do
     f=/ext/$fmt-$dio.rec; o=$fmt-$dio
-    insmod /my_sysdig.ko proc_name=sc_spinner path=$f format=$fmt direct_io=$dio || exit 53
+    insmod /my_sysdig.ko proc_name=sc_spinner path=$f format=$fmt direct_io=$dio flush_ms=20 || exit 53
     /bin/sc_spinner /tmp/go {burst} & echo $! > /out/$o-burst.pid; wait
     sleep 0.3
     cp $f /out/$o-live.rec
@@ -64,7 +66,7 @@ cp /slow/burst.rec /out/big.rec
 umount /slow || exit 64
 
 # the size cap, then truncation by the reader resumes recording
-insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/cap.rec max_size=65536 || exit 55
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/cap.rec max_size=65536 flush_ms=20 || exit 55
 /bin/sc_spinner /tmp/go 1000
 sleep 0.3
 cp /ext/cap.rec /out/cap-full.rec
@@ -76,7 +78,7 @@ cp /ext/cap.rec /out/cap-resumed.rec
 
 # the reader truncates the file again and again while records flow
 for dio in 1 0; do
-  insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/trunc.rec direct_io=$dio || exit 58
+  insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/trunc.rec direct_io=$dio flush_ms=20 || exit 58
   /bin/sc_spinner /tmp/go 0 & S=$!
   i=0; while [ $i -lt 40 ]; do sleep 0.05; : > /ext/trunc.rec; i=$((i + 1)); done
   sleep 0.2  # records after the last truncation
@@ -87,7 +89,7 @@ done
 
 # the file system frozen and thawed again and again while records flow
 rm -f /ext/*.rec
-insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/freeze.rec || exit 65
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/freeze.rec flush_ms=20 || exit 65
 # a steady flow, about 5000 calls a second: a tight loop would fill the disk within seconds
 while :; do /bin/sc_spinner /tmp/go 100; sleep 0.02; done & S=$!
 echo 0 > /tmp/freeze.status

@@ -58,7 +58,8 @@ rmmod my_sysdig || exit 34
 cp {RECORD} /out/drop.rec
 
 # the size cap, then truncation by the reader resumes recording
-insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 || exit 35
+# flush_ms=20: the sleeps below are several naps of the writer long (the default nap is longer)
+insmod /my_sysdig.ko proc_name=sc_spinner max_size=65536 flush_ms=20 || exit 35
 /bin/sc_spinner /tmp/go 1000
 sleep 0.2
 cp {RECORD} /out/cap-full.rec
@@ -80,7 +81,8 @@ for fmt in text binary raw; do
 done
 
 # idle, then a burst: the writer sleeps while the rings stay empty and the first record wakes it
-insmod /my_sysdig.ko proc_name=sc_spinner format=binary || exit 40
+# flush_ms=20: the sleeps below are several naps of the writer long (the default nap is longer)
+insmod /my_sysdig.ko proc_name=sc_spinner format=binary flush_ms=20 || exit 40
 sleep 2
 w=$(grep -l '^my_sysdig_write' /proc/[0-9]*/comm | head -1)
 grep '^voluntary_ctxt_switches' ${{w%/comm}}/status > /out/idle-switches-before.txt
