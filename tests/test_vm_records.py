@@ -67,6 +67,12 @@ strace -f -c -o /out/strace-c.txt /bin/sc_workload
 rmmod my_sysdig || exit 13
 cp {RECORD} /out/strace-run.rec
 
+insmod /my_sysdig.ko proc_name=sc_fault || exit 20
+/bin/sc_fault & echo $! > /out/fault.pid; wait
+echo $? > /out/fault.rc
+rmmod my_sysdig || exit 21
+cp {RECORD} /out/fault.rec
+
 insmod /my_sysdig.ko proc_name=sc_execthread || exit 16
 /bin/sc_execthread & echo $! > /out/execthread.pid; wait
 cat /proc/my_sysdig/stats > /out/execthread.stats
@@ -151,6 +157,25 @@ def test_execve_shows_argv_captured_at_entry(direct):
     assert second.args["argv"] == ["/bin/sc_workload", "stage2", 'a "quoted" arg']
     assert second.res == 0 and second.lat_ns is not None and second.lat_ns > 0
     assert len(execs) == 2
+
+
+def test_captures_read_their_buffer_and_not_a_byte_more(run):
+    """tests/workloads/sc_fault.c writes to /dev/null from buffers that end where a page is unmapped: a
+    capture that read one byte past its buffer would fault and lose the data. The first two must be
+    captured exactly (13 and 6 bytes, at odd addresses: word, half-word, quarter-word and byte loads);
+    the third runs into the unmapped page, and its record keeps its arguments and result (the kernel's
+    12, /dev/null never reads the buffer) without data."""
+    assert run.text("fault.rc").strip() == "0"
+    pid = int(run.text("fault.pid"))
+    records, markers = parse_record_file(run.text("fault.rec"))
+    assert not markers, markers
+    nulls = [r for r in records if r.syscall == "openat" and r.args["filename"] == "/dev/null"]
+    assert {r.pid for r in records} == {pid}
+    assert len(nulls) == 1 and nulls[0].res >= 0
+    fd = nulls[0].res
+    writes = [(r.args["count"], r.res, r.args.get("data")) for r in records if r.syscall == "write"]
+    assert writes == [(13, 13, "0123456789abc"), (6, 6, "789abc"), (12, 12, None)]
+    assert all(r.args["fd"] == fd for r in records if r.syscall == "write")
 
 
 def test_exec_from_a_thread_keeps_its_entry_and_leaves_nothing_held(run):
