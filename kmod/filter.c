@@ -273,9 +273,9 @@ MODULE_PARM_DESC(syscalls, "record only these syscalls: comma-separated names; e
 unsigned int sc_snaplen = 64;
 /*
  * flush_ms: 100, not 20: each drain and each write costs the traced CPU.
- * nginx recorded in raw (make bench) ran 1.1 % faster with naps of 100 ms
- * than of 20, and no faster with 200. LTTng's kernel channels are read
- * every 200 ms by default.
+ * make bench's nginx recorded in raw ran 1.1 % faster with naps of 100 ms
+ * than of 20, and no faster with 200 (one-case boots). LTTng's kernel
+ * channels are read every 200 ms by default.
  */
 unsigned int sc_flush_ms = 100;
 unsigned long sc_max_size;

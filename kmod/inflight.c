@@ -98,9 +98,9 @@ static int claim_entry_buf(void)
  * copy_from_user_nofault() for the probes' copies, which snaplen keeps to
  * tens of bytes: eight bytes a load under one user_access_begin(). The
  * kernel's copy runs rep movsb, whose startup outweighs a copy this short
- * (and which QEMU's TCG counts as one instruction per byte: 103 of a raw
- * nginx record's instructions went there), and checks the destination
- * (hardened usercopy), which here is always a ring or an entry buffer.
+ * (QEMU's TCG counts it as one instruction per byte), and checks the
+ * destination (hardened usercopy), which here is always a ring or an
+ * entry buffer: 28 instructions per nginx record in raw, 11 this way.
  * Returns 0, or -EFAULT for a bad or missing page (faults are off: the
  * copy fails instead of sleeping).
  */

@@ -581,8 +581,9 @@ static bool drain(bool final)
  * processes that sleep), it sleeps until a probe commits the next event
  * (idle): timer wakeups every 20 ms (flush_ms then) cost a CPU that runs
  * nothing else two context switches each, a third of a point of nginx's
- * throughput in make bench. A napping writer is also woken by a reservation that leaves a
- * ring over half full, so a burst does not outrun the nap.
+ * throughput in make bench. A napping writer is also woken by a
+ * reservation that leaves a ring over half full, so a burst does not
+ * outrun the nap.
  *
  * Waking a task takes the scheduler's locks, which a probe must not, so
  * the first probe that sees sc_writer_sleep set queues an irq_work, the
