@@ -288,7 +288,14 @@ def test_other_clocksources_fall_back_to_ktime(run, target, direct):
     records, markers = parse_record_file(run.text("hpet.rec"))
     assert not markers, markers
     _, counted = direct
-    assert [r.syscall for r in records] == [r.syscall for r in counted]
+
+    def per_thread(recs: list[Record]) -> tuple[list[str], list[str]]:
+        # the workload's own calls in order; its child's apart: whether the child's exit comes before the
+        # parent's clone returns is the scheduler's choice (the child won once in CI, on 7.3)
+        main = recs[0].tid
+        return [r.syscall for r in recs if r.tid == main], [r.syscall for r in recs if r.tid != main]
+
+    assert per_thread(records) == per_thread(counted)
     sleep = next(r for r in records if r.syscall == "nanosleep")
     assert sleep.lat_ns is not None and sleep.lat_ns >= 1_000_000
     assert all(r.lat_ns > 0 for r in records if r.lat_ns is not None)
