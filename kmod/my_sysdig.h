@@ -376,6 +376,8 @@ static inline struct sc_ring *sc_ring_of(int cpu)
 }
 
 void *sc_ring_reserve_slow(struct sc_ring *r, u32 len);
+struct kvec;
+void sc_ring_span(struct kvec *vec, const struct sc_ring *r, u64 from, u64 to);
 
 /* writer.c: what wakes the sleeping writer early, see there */
 enum { SC_WRITER_AWAKE, SC_WRITER_NAPPING, SC_WRITER_IDLE };

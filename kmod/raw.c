@@ -10,16 +10,13 @@
 
 /*
  * Points @vec (three pieces) at @ch with @pad zero bytes after it (they
- * follow it in memory) and at ring @r's bytes from stream position @from
- * to @to, which wrap at the buffer's end at most once, and seals @ch.
- * Returns the chunk's bytes.
+ * follow it in memory) and at ring @r's bytes from @from to @to, and
+ * seals @ch. Returns the chunk's bytes.
  */
 u32 sc_raw_chunk(struct sc_raw_chunk *ch, u32 pad, struct kvec *vec,
 		 const struct sc_ring *r, u64 from, u64 to)
 {
-	u32 off = from & r->mask;
 	u32 len = to - from;
-	u32 first = min(len, r->size - off);
 
 	ch->magic = SC_RAW_CHUNK_MAGIC;
 	ch->crc = 0;
@@ -27,8 +24,7 @@ u32 sc_raw_chunk(struct sc_raw_chunk *ch, u32 pad, struct kvec *vec,
 	ch->data_len = len;
 	ch->stream_pos = from;
 	vec[0] = (struct kvec) { ch, sizeof(*ch) + pad };
-	vec[1] = (struct kvec) { r->buf + off, first };
-	vec[2] = (struct kvec) { r->buf, len - first };
+	sc_ring_span(vec + 1, r, from, to);
 	ch->crc = sc_crc(vec, 3);
 	return sizeof(*ch) + pad + len;
 }

@@ -368,21 +368,26 @@ done:
 	return err;
 }
 
+/* Adds @len vmalloc'd bytes at @p to the mapped write's pieces, a page each. */
+static void map_pieces(const char *p, size_t len)
+{
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE - offset_in_page(p));
+
+		map_bv[map_nbv++] = (struct bio_vec) {
+			.bv_page = vmalloc_to_page(p),
+			.bv_offset = offset_in_page(p),
+			.bv_len = n,
+		};
+		p += n;
+		len -= n;
+	}
+}
+
 /* Adds the held bytes from map_staged up to @to to the mapped write's pieces. */
 static void map_stage(size_t to)
 {
-	size_t at = stage_off + map_staged, end = stage_off + to;
-
-	while (at < end) {
-		size_t n = min_t(size_t, end - at, PAGE_SIZE - offset_in_page(at));
-
-		map_bv[map_nbv++] = (struct bio_vec) {
-			.bv_page = stage_pages[at / PAGE_SIZE].bv_page,
-			.bv_offset = offset_in_page(at),
-			.bv_len = n,
-		};
-		at += n;
-	}
+	map_pieces(stage + stage_off + map_staged, to - map_staged);
 	map_staged = to;
 }
 
@@ -508,18 +513,8 @@ bool sc_recfile_map(const char *p, size_t len)
 	map_stage(staged);
 	atomic64_add(len, &sc_stats.bytes);
 	atomic64_add(len, &sc_stats.bytes_in_place);
-	while (len) {
-		size_t n = min_t(size_t, len, PAGE_SIZE - offset_in_page(p));
-
-		map_bv[map_nbv++] = (struct bio_vec) {
-			.bv_page = vmalloc_to_page(p),
-			.bv_offset = offset_in_page(p),
-			.bv_len = n,
-		};
-		p += n;
-		len -= n;
-		mapped += n;
-	}
+	map_pieces(p, len);
+	mapped += len;
 	return true;
 }
 

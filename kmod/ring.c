@@ -10,6 +10,7 @@
 #include <linux/vmalloc.h>
 #include <linux/log2.h>
 #include <linux/topology.h>
+#include <linux/uio.h>
 #include "my_sysdig.h"
 
 struct sc_ring __percpu *sc_rings;
@@ -83,6 +84,19 @@ void *sc_ring_reserve_slow(struct sc_ring *r, u32 len)
 	}
 	r->resv = head + pad_len;
 	return r->buf + (r->resv & r->mask);
+}
+
+/*
+ * Points @vec (two pieces) at ring @r's bytes from stream position @from
+ * to @to, which wrap at the buffer's end at most once.
+ */
+void sc_ring_span(struct kvec *vec, const struct sc_ring *r, u64 from, u64 to)
+{
+	u32 off = from & r->mask;
+	u32 first = min_t(u64, to - from, r->size - off);
+
+	vec[0] = (struct kvec) { r->buf + off, first };
+	vec[1] = (struct kvec) { r->buf, to - from - first };
 }
 
 /* Hands the consumed bytes back to the producer. */

@@ -169,7 +169,6 @@ static bool raw_append_mapped(const struct kvec *vec, struct sc_ring *r,
 	u64 at = round_up(from, block), end = round_down(to, block);
 	struct kvec copy[2] = { vec[0], { r->buf + (from & r->mask), at - from } };
 	size_t n = copy[0].iov_len + copy[1].iov_len;
-	u32 first;
 
 	if (sc_recfile_append(copy, 2, n) != n)
 		return false;
@@ -180,9 +179,7 @@ static bool raw_append_mapped(const struct kvec *vec, struct sc_ring *r,
 			break;
 		at += len;
 	}
-	first = min_t(u64, to - at, r->size - (at & r->mask));
-	copy[0] = (struct kvec) { r->buf + (at & r->mask), first };
-	copy[1] = (struct kvec) { r->buf, to - at - first };
+	sc_ring_span(copy, r, at, to);
 	n = to - at;
 	return sc_recfile_append(copy, 2, n) == n;
 }
