@@ -60,11 +60,15 @@ def target_params(group: str) -> list:
     return [pytest.param(t, id=t.id, marks=pytest.mark.xdist_group(f"{group}:{t.id}")) for t in TARGETS]
 
 
-def vm_fixtures(group: str, script: str, statuses: tuple[str, ...] = ()) -> tuple[Any, Any]:
+def vm_fixtures(
+    group: str, script: str, statuses: tuple[str, ...] = (), *, icount: bool = False
+) -> tuple[Any, Any]:
     """The `target` and `run` fixtures of a VM test module: `script` booted once per target.
 
     A run must leave a clean kernel log and exit 0; `statuses` names steps that wrote their own exit
     status to /out/<name>.status, which must be 0 too. Use: `target, run = vm_fixtures("records", SCRIPT)`.
+    icount: guest time counts the guest's instructions (-icount), for scripts whose assertions depend on
+    how CPU time is shared inside the guest, which host load must not change.
     """
 
     @pytest.fixture(scope="module", params=target_params(group))
@@ -73,7 +77,7 @@ def vm_fixtures(group: str, script: str, statuses: tuple[str, ...] = ()) -> tupl
 
     @pytest.fixture(scope="module")
     def run(target: Target) -> VmResult:
-        result = boot(target, script)
+        result = boot(target, script, icount=icount)
         assert not result.kernel_errors, result.kernel_errors
         assert result.status == 0, result.tail()
         for name in statuses:
@@ -124,6 +128,7 @@ def boot(
     *,
     files: dict[str, Path] | None = None,
     qemu_args: Sequence[str] = (),
+    icount: bool = False,
 ) -> VmResult:
     """Boot target's kernel with the module at /my_sysdig.ko, every workload under /bin (64-bit as
     /bin/<name>, 32-bit as /bin/<name>32) and `files`, run script, return the result.
@@ -137,7 +142,7 @@ def boot(
     if accelerator:
         staged["/crc32-pclmul.ko"] = accelerator
     staged.update(files or {})
-    return run_vm(kernel(target), staged, script, timeout_s=timeout_s, qemu_args=qemu_args)
+    return run_vm(kernel(target), staged, script, timeout_s=timeout_s, qemu_args=qemu_args, icount=icount)
 
 
 @cache
