@@ -25,6 +25,7 @@ PATH = "/tmp/mysysdig-workload.txt"
 PAYLOAD = 'hello, world\\\\ \\"quoted\\"\\n\\x01\\xff'  # escaped form of the 25 bytes written and read back
 ARGV = ["/bin/sc_workload", "stage2", 'a "quoted" arg']
 FUTEX_WAKE, FUTEX_PRIVATE_FLAG = 1, 128  # <linux/futex.h>; Python's stdlib has no futex constants
+STATX_SIZE = 0x200  # <linux/stat.h>; not in Python's stdlib either
 
 
 def PTR(value: Any, run: dict[str, int]) -> bool:  # noqa: N802 - reads as a constant in the table
@@ -73,6 +74,27 @@ STAGE2: list[Call] = [
     ),
     Call("read", {"fd": 3, "count": 4096}, 25, PAYLOAD),
     Call("fstat", {"fd": 3, "statbuf": PTR}, 0),
+    Call(
+        "newfstatat",
+        {
+            "dfd": Sym("AT_FDCWD", -100),
+            "filename": PATH,
+            "statbuf": PTR,
+            "flag": Sym("AT_SYMLINK_NOFOLLOW", 0x100),
+        },
+        0,
+    ),
+    Call(
+        "statx",
+        {
+            "dfd": Sym("AT_FDCWD", -100),
+            "filename": PATH,
+            "flags": Sym("AT_SYMLINK_NOFOLLOW", 0x100),
+            "mask": STATX_SIZE,
+            "buffer": PTR,
+        },
+        0,
+    ),
     Call("dup", {"fildes": 3}, 4),
     Call("close", {"fd": 4}, 0),
     Call("close", {"fd": 3}, 0),

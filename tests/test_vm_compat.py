@@ -73,6 +73,8 @@ def compat_stage2(target) -> list[Call]:
         if c.syscall == "mmap":  # 32-bit ABIs map with mmap2, offset in pages
             args = {k: v for k, v in c.args.items() if k != "off"} | {"pgoff": 0}
             c = Call("mmap2", args, c.res)
+        elif c.syscall == "newfstatat":  # 32-bit ABIs have the stat64 form
+            c = Call("fstatat64", c.args, c.res)
         elif c.syscall == "clone":  # both 32-bit ABIs use the CLONE_BACKWARDS order
             c = ARM64_CLONE
         elif c.syscall == "socketpair" and target.arch == "x86_64":

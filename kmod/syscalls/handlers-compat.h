@@ -14,3 +14,5 @@ SC(mmap,	A(PTR, arg))
 /* mmap2 exists only in 32-bit ABIs: its offset is in pages. */
 SC(mmap2,	A(PTR, addr), A(ULONG, len), F(prot, prot), F(mmap, flags),
 		A(FD, fd), A(ULONG, pgoff))
+/* newfstatat's 32-bit form: the same arguments, a struct stat64 */
+SC(fstatat64,	A(DIRFD, dfd), A(STR, filename), A(PTR, statbuf), F(at, flag))

@@ -56,6 +56,11 @@ SC(copy_file_range, A(FD, fd_in), A(PTR, off_in), A(FD, fd_out),
 
 /* --- files: metadata and the namespace --- */
 SC(fstat,	A(FD, fd), A(PTR, statbuf))
+#ifdef __NR_newfstatat
+SC(newfstatat,	A(DIRFD, dfd), A(STR, filename), A(PTR, statbuf), F(at, flag))
+#endif
+SC(statx,	A(DIRFD, dfd), A(STR, filename), F(at, flags), A(HEX, mask),
+		A(PTR, buffer))
 #ifdef __NR_stat
 SC(stat,	A(STR, filename), A(PTR, statbuf))
 SC(lstat,	A(STR, filename), A(PTR, statbuf))

@@ -57,6 +57,13 @@ static int stage2(void)
 	fd = syscall(SYS_openat, AT_FDCWD, PATH, O_RDONLY, 0);
 	syscall(SYS_read, fd, buf, sizeof(buf));
 	syscall(SYS_fstat, fd, &st);
+#ifdef SYS_newfstatat
+	syscall(SYS_newfstatat, AT_FDCWD, PATH, &st, AT_SYMLINK_NOFOLLOW);
+#else
+	syscall(SYS_fstatat64, AT_FDCWD, PATH, buf, AT_SYMLINK_NOFOLLOW);
+#endif
+	syscall(SYS_statx, AT_FDCWD, PATH, AT_SYMLINK_NOFOLLOW, STATX_SIZE,
+		buf);
 	dupfd = syscall(SYS_dup, fd);
 	syscall(SYS_close, dupfd);
 	syscall(SYS_close, fd);
