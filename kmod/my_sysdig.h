@@ -515,6 +515,7 @@ void sc_out_str(struct sc_out *o, const char *s);
 void sc_out_u64(struct sc_out *o, u64 v);
 void sc_out_s64(struct sc_out *o, s64 v);
 void sc_out_hex(struct sc_out *o, u64 v);
+void sc_out_oct(struct sc_out *o, u64 v);
 
 /* --- recfile.c: appends to the record file, past the page cache if it can --- */
 int sc_recfile_open(void);

@@ -65,24 +65,68 @@ static const char digit_pairs[200] =
 	"60616263646566676869" "70717273747576777879" "80818283848586878889"
 	"90919293949596979899";
 
-static unsigned int decimal_digits(u64 v)
-{
-	unsigned int n = 1;
+static const u64 pow10_table[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
 
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
-	}
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+/*
+ * The number of decimal digits of @v, without a loop: log2 from the bit
+ * length, times 1233/4096 (log10(2) rounded up), is log10 or one more.
+ */
+static __always_inline unsigned int decimal_digits(u64 v)
+{
+	unsigned int t = (fls64(v | 1) * 1233) >> 12;
+
+	return t + 1 - ((v | 1) < pow10_table[t]);
 }
 
 /*
- * Exactly @n digits of @v (below 10^n) ending at @end, leading zeros kept;
- * in place from the last digit back, two digits per division: a 19-digit
- * timestamp is on every line, and one digit per division was most of the
- * text writer's instructions.
+ * Digits of a 32-bit value by multiplication, not division (the method of
+ * James Anderson's "jeaiii" itoa): @v times 2^57 / 10^k, rounded up, holds
+ * the leading one or two digits above bit 57 and the rest as a binary
+ * fraction below it, which gives two more digits each time it is
+ * multiplied by 100. The rounding error stays below the last digit's step
+ * for every 32-bit value and every digit count (checked exhaustively, see
+ * docs/overhead-notes.md). A line has six to ten numbers; two digits per
+ * division took about 60 instructions a number.
  */
-static void put_digits(char *end, u64 v, unsigned int n)
+#define FRAC_BITS	57
+#define LEAD(p)		(((1ULL << FRAC_BITS) + (p) - 1) / (p))
+static const u64 lead_mult[11] = {
+	[1] = LEAD(1ULL), [2] = LEAD(1ULL),
+	[3] = LEAD(100ULL), [4] = LEAD(100ULL),
+	[5] = LEAD(10000ULL), [6] = LEAD(10000ULL),
+	[7] = LEAD(1000000ULL), [8] = LEAD(1000000ULL),
+	[9] = LEAD(100000000ULL), [10] = LEAD(100000000ULL),
+};
+
+/* Exactly @n digits (1..10) of @v (below 10^n) at @p, leading zeros kept. */
+static __always_inline void put_digits32(char *p, u32 v, unsigned int n)
+{
+	u64 t = v * lead_mult[n];
+
+	if (n & 1) {
+		*p++ = '0' + (t >> FRAC_BITS);
+	} else {
+		memcpy(p, &digit_pairs[2 * (t >> FRAC_BITS)], 2);
+		p += 2;
+	}
+	for (n = (n - 1) / 2; n; n--, p += 2) {
+		t = (t & ((1ULL << FRAC_BITS) - 1)) * 100;
+		memcpy(p, &digit_pairs[2 * (t >> FRAC_BITS)], 2);
+	}
+}
+
+/*
+ * Exactly @n digits of a @v beyond 32 bits ending at @end, two per
+ * division: rare on a line (a latency over four seconds, a 64-bit size).
+ */
+static void put_digits64(char *end, u64 v, unsigned int n)
 {
 	for (; n >= 2; n -= 2) {
 		u64 q = v / 100;
@@ -99,7 +143,10 @@ void sc_out_u64(struct sc_out *o, u64 v)
 {
 	unsigned int n = decimal_digits(v);
 
-	put_digits(o->buf + o->len + n, v, n);
+	if (likely(v <= U32_MAX))
+		put_digits32(o->buf + o->len, v, n);
+	else
+		put_digits64(o->buf + o->len + n, v, n);
 	o->len += n;
 }
 
@@ -134,7 +181,7 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 		ts_cache.sec = sec;
 	}
 	out_cached(o, ts_cache.text, ts_cache.len);
-	put_digits(o->buf + o->len + 9, nsec, 9);
+	put_digits32(o->buf + o->len, nsec, 9);
 	o->len += 9;
 }
 
@@ -148,20 +195,52 @@ void sc_out_s64(struct sc_out *o, s64 v)
 	}
 }
 
+/*
+ * The eight hex digits of @v as a word that, stored, puts the first digit
+ * first: each nibble spread to a byte, then turned to its digit in all
+ * eight bytes at once. Pointers are on most lines, and a loop took about
+ * 15 instructions a digit.
+ */
+static __always_inline u64 hex_word(u32 v)
+{
+	u64 x = v;
+
+	x = (x | x << 16) & 0x0000ffff0000ffffULL;
+	x = (x | x << 8) & 0x00ff00ff00ff00ffULL;
+	x = (x | x << 4) & 0x0f0f0f0f0f0f0f0fULL;
+	/* digits over 9 carry into bit 4 of their byte: they get 'a' - '9' - 1 more */
+	x += 0x3030303030303030ULL +
+	     (((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL) *
+	     ('a' - '9' - 1);
+	return (__force u64)cpu_to_be64(x);
+}
+
+/* 0x and the digits of @v; writes up to 18 bytes, of which the unused land past o->len */
 void sc_out_hex(struct sc_out *o, u64 v)
 {
-	static const char digits[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
+	unsigned int n = v ? DIV_ROUND_UP(fls64(v), 4) : 1;
+	char *p = o->buf + o->len;
+
+	v <<= 64 - 4 * n;	/* the first digit at the top */
+	memcpy(p, "0x", 2);
+	put_unaligned(hex_word(v >> 32), (u64 *)(p + 2));
+	if (n > 8)
+		put_unaligned(hex_word((u32)v), (u64 *)(p + 10));
+	o->len += 2 + n;
+}
+
+/* 0 and the octal digits of @v, as C writes a file mode */
+void sc_out_oct(struct sc_out *o, u64 v)
+{
+	unsigned int n = 1 + (v ? DIV_ROUND_UP(fls64(v), 3) : 1);
+	char *p = o->buf + o->len + n;
 
 	do {
-		tmp[n++] = digits[v & 15];
-		v >>= 4;
+		*--p = '0' + (v & 7);
+		v >>= 3;
 	} while (v);
-	o->buf[o->len++] = '0';
-	o->buf[o->len++] = 'x';
-	while (n)
-		o->buf[o->len++] = tmp[--n];
+	*--p = '0';
+	o->len += n;
 }
 
 /*

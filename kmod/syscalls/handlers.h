@@ -524,7 +524,7 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 		sc_out_hex(o, v);
 		return;
 	case SK_OCT:
-		sc_out_printf(o, "0%llo", v);
+		sc_out_oct(o, v);
 		return;
 	case SK_FLAGS:
 		sc_render_flags(o, sym, (u32)v);
