@@ -269,6 +269,35 @@ static inline void sc_render_pointer(struct sc_out *o, u64 v)
 		sc_out_lit(o, "NULL");
 }
 
+/*
+ * Appends a name of @len bytes, a word or two at a time (the last copy
+ * overlapping the one before), reading nothing past its end: memcpy's
+ * string instructions cost one per byte under QEMU's -icount, and strlen
+ * another.
+ */
+static __always_inline void sc_out_name(struct sc_out *o, const char *s,
+					u32 len)
+{
+	char *d = o->buf + o->len;
+	u32 i;
+
+	if (len >= 8) {
+		for (i = 0; i + 8 < len; i += 8)
+			put_unaligned(get_unaligned((const u64 *)(s + i)),
+				      (u64 *)(d + i));
+		put_unaligned(get_unaligned((const u64 *)(s + len - 8)),
+			      (u64 *)(d + len - 8));
+	} else if (len >= 4) {
+		put_unaligned(get_unaligned((const u32 *)s), (u32 *)d);
+		put_unaligned(get_unaligned((const u32 *)(s + len - 4)),
+			      (u32 *)(d + len - 4));
+	} else {
+		for (i = 0; i < len; i++)
+			d[i] = s[i];
+	}
+	o->len += len;
+}
+
 /* A flag word as NAME|NAME|0xrest; see struct sc_sym for the matching. */
 static inline void sc_render_flags(struct sc_out *o,
 				   const struct sc_symtab *t, u64 v)
@@ -278,7 +307,10 @@ static inline void sc_render_flags(struct sc_out *o,
 	unsigned int i;
 
 	if (!v) {
-		sc_out_str(o, t->zero ?: "0");
+		if (t->zero)
+			sc_out_name(o, t->zero, t->zero_len);
+		else
+			sc_out_lit(o, "0");
 		return;
 	}
 	for (i = 0; i < t->count; i++) {
@@ -288,7 +320,7 @@ static inline void sc_render_flags(struct sc_out *o,
 			continue;
 		if (!first)
 			sc_out_lit(o, "|");
-		sc_out_str(o, s->name);
+		sc_out_name(o, s->name, s->len);
 		used |= s->mask;
 		first = false;
 	}
@@ -305,12 +337,12 @@ static inline void sc_render_enum(struct sc_out *o, const struct sc_symtab *t,
 	unsigned int i;
 
 	if (!v && t->zero) {
-		sc_out_str(o, t->zero);
+		sc_out_name(o, t->zero, t->zero_len);
 		return;
 	}
 	for (i = 0; i < t->count; i++) {
 		if (t->syms[i].value == (u64)v) {
-			sc_out_str(o, t->syms[i].name);
+			sc_out_name(o, t->syms[i].name, t->syms[i].len);
 			return;
 		}
 	}

@@ -37,12 +37,15 @@
 #include <uapi/linux/openat2.h>
 #include "symbols.h"
 
-#define SYM(x) { (u64)(x), (u64)(x), #x }
-#define FIELD(x, m) { (u64)(x), (u64)(m), #x }
-#define NAMED(x, name) { (u64)(x), (u64)(x), name }
+#define SYM(x) { (u64)(x), (u64)(x), #x, sizeof(#x) - 1 }
+#define FIELD(x, m) { (u64)(x), (u64)(m), #x, sizeof(#x) - 1 }
+#define NAMED(x, name) { (u64)(x), (u64)(x), name, sizeof(name) - 1 }
+/* a zero name is a string literal or NULL */
+#define NAME_LEN(s) _Generic((s), char *: sizeof(s) - 1, default: 0)
 #define TABLE(t, zero_name, ...) \
 	static const struct sc_sym t##_syms[] = { __VA_ARGS__ }; \
 	const struct sc_symtab sym_##t = { #t, zero_name, \
+					   NAME_LEN(zero_name), \
 					   ARRAY_SIZE(t##_syms), t##_syms }
 
 TABLE(open, "O_RDONLY",

@@ -11,15 +11,18 @@
 
 #include <linux/types.h>
 
+/* names carry their lengths: the text writer copies them on most lines */
 struct sc_sym {
 	u64 value;
 	u64 mask;
 	const char *name;
+	u32 len;
 };
 
 struct sc_symtab {
 	const char *name;	/* for the record file's header */
 	const char *zero;	/* name of the value 0, or NULL */
+	u32 zero_len;
 	unsigned int count;
 	const struct sc_sym *syms;
 };
