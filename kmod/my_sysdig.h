@@ -521,6 +521,8 @@ void sc_out_oct(struct sc_out *o, u64 v);
 int sc_recfile_open(void);
 void sc_recfile_close(void);
 size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes);
+char *sc_recfile_room(size_t want, size_t *room);
+void sc_recfile_commit(size_t len);
 loff_t sc_recfile_size(void);
 void sc_recfile_sync(void);
 void sc_recfile_drain_end(bool now, bool may_hold);

@@ -464,6 +464,43 @@ size_t sc_recfile_append(struct kvec *vec, int n, size_t bytes)
 	return done;
 }
 
+/*
+ * format=text: room for at least @want bytes in the stage after the held
+ * ones, for the writer to render into (its size in @room), or NULL when
+ * the file is not written directly. Until sc_recfile_commit(), no other
+ * call may touch the record file. Makes room as an append would: waits
+ * for the write in flight, moves the held bytes to the stage's start, and
+ * writes their whole blocks when that is not enough.
+ */
+char *sc_recfile_room(size_t want, size_t *room)
+{
+	if (!direct || mapped)
+		return NULL;
+	if (stage_off + staged + want > STAGE_SIZE) {
+		if (dio_settle(true))
+			return NULL;
+		if (staged + want > STAGE_SIZE &&
+		    write_blocks(round_down(staged, blk), true))
+			return NULL;
+		if (stage_off) {
+			memmove(stage, stage + stage_off, staged);
+			stage_off = 0;
+		}
+		if (!direct || staged + want > STAGE_SIZE)
+			return NULL;
+	}
+	*room = STAGE_SIZE - stage_off - staged;
+	return stage + stage_off + staged;
+}
+
+/* The @len bytes rendered where sc_recfile_room() said are appended. */
+void sc_recfile_commit(size_t len)
+{
+	staged += len;
+	held_before = staged;
+	atomic64_add(len, &sc_stats.bytes);
+}
+
 /* Bytes in the file and held back for it. */
 loff_t sc_recfile_size(void)
 {
