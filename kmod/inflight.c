@@ -153,24 +153,65 @@ fault:
  * Copies a user string of at most @max bytes into @dst (room for @max + 1);
  * SC_CAPF_CUT tells a string that did not fit. Returns the bytes kept or a
  * negative error. strncpy_from_user_nofault() is not exported to modules,
- * so this is what it does: with page faults disabled a missing page makes
- * the copy fail instead of sleeping.
+ * and strncpy_from_user() checks the destination as a hardened-usercopy
+ * one on every call (always a ring or an entry buffer here): 75
+ * instructions of the 8-byte and empty paths nginx stats with, this way
+ * about 20. Words are read while they stay in one page (a string that ends
+ * before a page that is not mapped must not fail), with page faults
+ * disabled: a missing page makes the copy fail instead of sleeping. The
+ * bytes after the terminating NUL are stored as zeros, as the kernel's
+ * copy does, so nothing past the string reaches the record.
  */
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 {
-	long n;
+	const char __user *src = (const char __user *)uptr;
+	unsigned long limit = max + 1;
+	u32 n = 0;
+	u64 w, zero;
+	u8 b;
 
+	if (uptr >= TASK_SIZE_MAX)
+		return -EFAULT;
+	limit = min(limit, TASK_SIZE_MAX - uptr);
 	pagefault_disable();
-	n = strncpy_from_user(dst, (const char __user *)uptr, max + 1);
+	if (!user_access_begin(src, limit)) {
+		pagefault_enable();
+		return -EFAULT;
+	}
+	while (n < limit) {
+		if (IS_ENABLED(CONFIG_CPU_LITTLE_ENDIAN) && limit - n >= 8 &&
+		    ((uptr + n) & ~PAGE_MASK) <= PAGE_SIZE - 8) {
+			unsafe_get_user(w, (const u64 __user *)(src + n), fault);
+			zero = sc_zero_byte(w);
+			if (!zero) {
+				put_unaligned(w, (u64 *)(dst + n));
+				n += 8;
+				continue;
+			}
+			/* the lowest flagged byte is the first NUL */
+			zero = __ffs64(zero) / 8;
+			put_unaligned(w & ((1ULL << (8 * zero)) - 1), (u64 *)(dst + n));
+			n += zero;
+			goto done;
+		}
+		unsafe_get_user(b, (const u8 __user *)(src + n), fault);
+		dst[n] = b;
+		if (!b)
+			goto done;
+		n++;
+	}
+done:
+	user_access_end();
 	pagefault_enable();
-
-	if (n < 0)
-		return n;
 	if (n > max) {
 		*flags |= SC_CAPF_CUT;
 		n = max;
 	}
 	return n;
+fault:
+	user_access_end();
+	pagefault_enable();
+	return -EFAULT;
 }
 
 /* Copies argv into @dst as struct sc_argv_item records, at most @max bytes. */

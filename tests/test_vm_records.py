@@ -7,6 +7,7 @@ format files are read back (argument names must be the kernel's).
 
 from __future__ import annotations
 
+import errno
 import re
 from collections import Counter
 from typing import Any
@@ -164,7 +165,8 @@ def test_captures_read_their_buffer_and_not_a_byte_more(run):
     capture that read one byte past its buffer would fault and lose the data. The first two must be
     captured exactly (13 and 6 bytes, at odd addresses: word, half-word, quarter-word and byte loads);
     the third runs into the unmapped page, and its record keeps its arguments and result (the kernel's
-    12, /dev/null never reads the buffer) without data."""
+    12, /dev/null never reads the buffer) without data. Strings likewise: a path that ends on the page's
+    last byte is captured whole, one that runs into the hole is shown as its pointer."""
     assert run.text("fault.rc").strip() == "0"
     pid = int(run.text("fault.pid"))
     records, markers = parse_record_file(run.text("fault.rec"))
@@ -176,6 +178,12 @@ def test_captures_read_their_buffer_and_not_a_byte_more(run):
     writes = [(r.args["count"], r.res, r.args.get("data")) for r in records if r.syscall == "write"]
     assert writes == [(13, 13, "0123456789abc"), (6, 6, "789abc"), (12, 12, None)]
     assert all(r.args["fd"] == fd for r in records if r.syscall == "write")
+    # strings: "/dev/null" whose NUL is the page's last byte, then 4 bytes with none before the hole
+    stats = [(r.args["filename"], r.res) for r in records if r.syscall == "newfstatat"]
+    assert stats == [("/dev/null", 0)]
+    opens = [r for r in records if r.syscall == "openat"]
+    assert len(opens) == 2 and opens[1].res == -errno.EFAULT
+    assert isinstance(opens[1].args["filename"], int), opens[1]  # the pointer: nothing captured
 
 
 def test_exec_from_a_thread_keeps_its_entry_and_leaves_nothing_held(run):
