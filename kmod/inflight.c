@@ -162,6 +162,17 @@ fault:
  * bytes after the terminating NUL are stored as zeros, as the kernel's
  * copy does, so nothing past the string reaches the record.
  */
+/*
+ * The word path takes the lowest flagged byte as the first NUL. x86 has no
+ * CONFIG_CPU_LITTLE_ENDIAN (only arches that can be either do), so the
+ * byte order comes from the one the kernel's headers define.
+ */
+#ifdef __LITTLE_ENDIAN
+#define SC_LITTLE_ENDIAN true
+#else
+#define SC_LITTLE_ENDIAN false
+#endif
+
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 {
 	const char __user *src = (const char __user *)uptr;
@@ -179,7 +190,7 @@ int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 		return -EFAULT;
 	}
 	while (n < limit) {
-		if (IS_ENABLED(CONFIG_CPU_LITTLE_ENDIAN) && limit - n >= 8 &&
+		if (SC_LITTLE_ENDIAN && limit - n >= 8 &&
 		    ((uptr + n) & ~PAGE_MASK) <= PAGE_SIZE - 8) {
 			unsafe_get_user(w, (const u64 __user *)(src + n), fault);
 			zero = sc_zero_byte(w);
