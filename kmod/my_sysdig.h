@@ -228,7 +228,7 @@ struct sc_nr_info {
 	u8 flags;
 	u8 nargs;		/* arguments the description names */
 	u8 exit_snaps;		/* exit captures as long as snaplen allows */
-	u8 reserved;
+	u8 exit_caps;		/* bit i: argument i is copied at exit */
 	u16 exit_fixed;		/* bytes of the fixed-size exit captures */
 };
 

@@ -103,6 +103,18 @@ static inline int sc_copy_in(void *dst, unsigned long uptr, u32 n)
 }
 
 /*
+ * The int a user pointer points to (accept's *addrlen), or 0 when it
+ * cannot be read. Out of line: an address-taken local in the capture
+ * loop put a stack-protector check on every capturing exit.
+ */
+static noinline int sc_read_user_int(unsigned long uptr)
+{
+	int v;
+
+	return uptr && !sc_copy_user(&v, uptr, sizeof(v)) ? v : 0;
+}
+
+/*
  * Exit-time capture of argument @i into @cap. Returns the bytes kept
  * (0 with no capture written when there is nothing to show).
  */
@@ -146,8 +158,10 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
 		break;
 	case SK_SOCKADDR_OUT:
-		if (ret < 0 || !args[i + 1] ||
-		    sc_copy_in(&len, args[i + 1], sizeof(len)) < 0 || len <= 0)
+		if (ret < 0)
+			return 0;
+		len = sc_read_user_int(args[i + 1]);
+		if (len <= 0)
 			return 0;
 		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
 		break;

@@ -202,6 +202,7 @@ static void __init info_from_desc(struct sc_nr_info *info,
 			continue;
 		}
 		info->flags |= SC_NR_EXIT_CAPTURE;
+		info->exit_caps |= BIT(i);
 		if (size)
 			info->exit_fixed += sc_capture_size(size);
 		else
