@@ -512,8 +512,39 @@ void sc_out_str(struct sc_out *o, const char *s);
 		memcpy((o)->buf + (o)->len, lit, sizeof(lit) - 1);	\
 		(o)->len += sizeof(lit) - 1;				\
 	} while (0)
-void sc_out_u64(struct sc_out *o, u64 v);
-void sc_out_s64(struct sc_out *o, s64 v);
+void sc_out_digits(struct sc_out *o, u64 v);
+
+/*
+ * Decimal. Values under 100 (descriptors, most results, flags shown as
+ * numbers) are half of a line's numbers: inline, they cost no call and no
+ * digit count, which were 25 of the 42 instructions a number took.
+ */
+static __always_inline void sc_out_u64(struct sc_out *o, u64 v)
+{
+	char *p = o->buf + o->len;
+
+	if (v < 10) {
+		p[0] = '0' + v;
+		o->len += 1;
+	} else if (v < 100) {
+		p[0] = '0' + v / 10;
+		p[1] = '0' + v % 10;
+		o->len += 2;
+	} else {
+		sc_out_digits(o, v);
+	}
+}
+
+static __always_inline void sc_out_s64(struct sc_out *o, s64 v)
+{
+	u64 u = v;
+
+	if (v < 0) {
+		o->buf[o->len++] = '-';
+		u = -(u64)v;
+	}
+	sc_out_u64(o, u);
+}
 void sc_out_hex(struct sc_out *o, u64 v);
 void sc_out_oct(struct sc_out *o, u64 v);
 

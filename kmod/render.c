@@ -139,7 +139,7 @@ static void put_digits64(char *end, u64 v, unsigned int n)
 		*--end = '0' + v;
 }
 
-void sc_out_u64(struct sc_out *o, u64 v)
+void sc_out_digits(struct sc_out *o, u64 v)
 {
 	unsigned int n = decimal_digits(v);
 
@@ -183,16 +183,6 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 	out_cached(o, ts_cache.text, ts_cache.len);
 	put_digits32(o->buf + o->len, nsec, 9);
 	o->len += 9;
-}
-
-void sc_out_s64(struct sc_out *o, s64 v)
-{
-	if (v < 0) {
-		o->buf[o->len++] = '-';
-		sc_out_u64(o, -(u64)v);
-	} else {
-		sc_out_u64(o, v);
-	}
 }
 
 /*
@@ -551,9 +541,10 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 			sc_out_str(o, desc->names[i]);
 			sc_out_lit(o, "=");
 		}
-		sc_render_arg(o, desc->kinds[i], ev->args[i],
-			      ev->ncap ? capture_of(ev, i) : NULL,
-			      desc->syms[i], compat);
+		if (!sc_render_number(o, desc->kinds[i], ev->args[i], compat))
+			sc_render_arg(o, desc->kinds[i], ev->args[i],
+				      ev->ncap ? capture_of(ev, i) : NULL,
+				      desc->syms[i], compat);
 	}
 	if (!(ev->flags & SC_EVF_NO_RETURN)) {
 		sc_out_lit(o, ", res=");

@@ -532,46 +532,62 @@ static inline void sc_render_struct(struct sc_out *o, u8 kind,
 }
 
 /*
- * Prints argument value @v of @kind, using @cap when it was captured and
- * @sym for flag and enum kinds. A 32-bit caller's registers hold 32-bit
- * values: longs are sign-extended.
+ * The kinds shown as a number alone, most of a line's arguments: true when
+ * @kind is one, rendered. Inline where lines are rendered, so that a number
+ * does not pay sc_render_arg()'s frame (six saved registers). A 32-bit
+ * caller's registers hold 32-bit values: longs are sign-extended.
  */
-static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
-				 const struct sc_capture *cap,
-				 const struct sc_symtab *sym, bool compat)
+static __always_inline bool sc_render_number(struct sc_out *o, u8 kind,
+					     u64 v, bool compat)
 {
 	switch (kind) {
 	case SK_INT:
 	case SK_FD:
 		sc_out_s64(o, (int)v);
-		return;
+		return true;
 	case SK_DIRFD:
 		if ((int)v == AT_FDCWD)
 			sc_out_lit(o, "AT_FDCWD");
 		else
 			sc_out_s64(o, (int)v);
-		return;
+		return true;
 	case SK_UID:
 		if ((int)v == -1)
 			sc_out_lit(o, "-1");
 		else
 			sc_out_u64(o, (u32)v);
-		return;
+		return true;
 	case SK_UINT:
 		sc_out_u64(o, (u32)v);
-		return;
+		return true;
 	case SK_LONG:
 		sc_out_s64(o, compat ? (s64)(s32)v : (s64)v);
-		return;
+		return true;
 	case SK_ULONG:
 		sc_out_u64(o, v);
-		return;
+		return true;
 	case SK_HEX:
 		sc_out_hex(o, v);
-		return;
+		return true;
 	case SK_OCT:
 		sc_out_oct(o, v);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Prints argument value @v of @kind, using @cap when it was captured and
+ * @sym for flag and enum kinds.
+ */
+static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
+				 const struct sc_capture *cap,
+				 const struct sc_symtab *sym, bool compat)
+{
+	if (sc_render_number(o, kind, v, compat))
 		return;
+	switch (kind) {
 	case SK_FLAGS:
 		sc_render_flags(o, sym, (u32)v);
 		return;
