@@ -208,7 +208,6 @@ struct sc_desc {
 
 const char *sc_name(bool compat, long nr);
 long sc_nr_by_name(bool compat, const char *name);
-const struct sc_desc *sc_desc_of(bool compat, long nr);
 
 /*
  * What the probes ask of a syscall number on every call, precomputed at
@@ -236,6 +235,18 @@ struct sc_nr_info {
 extern struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
 /* each number's flags in either ABI: what the probes check before the ABI */
 extern u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
+
+/*
+ * A number's description, NULL when it has none that decodes: a load, for
+ * the capturing exits and the text render, which called a function for it
+ * on every record.
+ */
+extern const struct sc_desc *sc_descs[2][SC_NR_INFO_SIZE];
+
+static __always_inline const struct sc_desc *sc_desc_of(bool compat, long nr)
+{
+	return (unsigned long)nr < SC_NR_INFO_SIZE ? sc_descs[compat][nr] : NULL;
+}
 
 static __always_inline u8 sc_nr_any_flags(long nr)
 {

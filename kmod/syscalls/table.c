@@ -159,7 +159,7 @@ long sc_nr_by_name(bool compat, const char *name)
 	return -1;
 }
 
-const struct sc_desc *sc_desc_of(bool compat, long nr)
+static const struct sc_desc *decoded_desc(bool compat, long nr)
 {
 	const struct sc_desc *d;
 
@@ -169,6 +169,7 @@ const struct sc_desc *sc_desc_of(bool compat, long nr)
 	return d->decoded ? d : NULL;
 }
 
+const struct sc_desc *sc_descs[2][SC_NR_INFO_SIZE];
 struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
 u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
 
@@ -217,10 +218,12 @@ int __init sc_table_init(void)
 
 	sc_table_init_descs();
 	for (compat = 0; compat < 2; compat++) {
-		for (nr = 0; nr < sc_table_size(compat); nr++)
-			if (sc_desc_of(compat, nr))
+		for (nr = 0; nr < sc_table_size(compat); nr++) {
+			sc_descs[compat][nr] = decoded_desc(compat, nr);
+			if (sc_descs[compat][nr])
 				info_from_desc(&sc_nr_infos[compat][nr],
-					       sc_desc_of(compat, nr));
+					       sc_descs[compat][nr]);
+		}
 		flag_nr(compat, "exit", SC_NR_NO_RETURN);
 		flag_nr(compat, "exit_group", SC_NR_NO_RETURN);
 		flag_nr(compat, "clone", SC_NR_FORK);
