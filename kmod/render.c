@@ -211,7 +211,10 @@ static __always_inline u64 hex_word(u32 v)
 	return (__force u64)cpu_to_be64(x);
 }
 
-/* 0x and the digits of @v; writes up to 18 bytes, of which the unused land past o->len */
+/*
+ * 0x and the digits of @v; writes up to 18 bytes, of which the unused land
+ * past o->len.
+ */
 void sc_out_hex(struct sc_out *o, u64 v)
 {
 	unsigned int n = v ? DIV_ROUND_UP(fls64(v), 4) : 1;
@@ -405,9 +408,10 @@ static void render_thread(struct sc_out *o, const struct sc_event *ev,
 
 /*
  * Text that is the same on every line of a syscall: its name, each
- * argument's ", name=", and its number with the ", ts=" after it. Built once when the writer starts in text mode,
- * each piece padded to whole words for out_cached(); strlen() and memcpy()
- * of these on every line were a tenth of the render.
+ * argument's ", name=", and its number with the ", ts=" after it. Built
+ * once when the writer starts in text mode, each piece padded to whole
+ * words for out_cached(); strlen() and memcpy() of these on every line
+ * were a tenth of the render.
  */
 struct sc_piece {
 	u32 off;
