@@ -162,6 +162,17 @@ fault:
  * bytes after the terminating NUL are stored as zeros, as the kernel's
  * copy does, so nothing past the string reaches the record.
  */
+/*
+ * The word path takes the lowest flagged byte as the first NUL. x86 has no
+ * CONFIG_CPU_LITTLE_ENDIAN (only arches that can be either do), so the
+ * byte order comes from the one the kernel's headers define.
+ */
+#ifdef __LITTLE_ENDIAN
+#define SC_LITTLE_ENDIAN true
+#else
+#define SC_LITTLE_ENDIAN false
+#endif
+
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 {
 	const char __user *src = (const char __user *)uptr;

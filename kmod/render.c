@@ -392,8 +392,7 @@ static void render_thread(struct sc_out *o, const struct sc_event *ev,
 	sc_out_lit(o, ", tid=");
 	sc_out_s64(o, ev->tid);
 	sc_out_lit(o, ", comm=");
-	sc_out_quoted(o, ev->comm, strnlen(ev->comm, TASK_COMM_LEN), false,
-		      true);
+	sc_out_quoted(o, ev->comm, strnlen(ev->comm, TASK_COMM_LEN), false);
 	if (compat)
 		sc_out_lit(o, ", abi=32, nr=");
 	else

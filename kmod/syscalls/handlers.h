@@ -190,17 +190,6 @@ extern const u8 sc_plain_byte[256];
 
 #define SC_BYTES(b) (0x0101010101010101ULL * (b))
 
-/*
- * Word tricks that take a word's first byte as its lowest. x86 has no
- * CONFIG_CPU_LITTLE_ENDIAN (only arches that can be either do), so the
- * byte order comes from the one the kernel's headers define.
- */
-#ifdef __LITTLE_ENDIAN
-#define SC_LITTLE_ENDIAN true
-#else
-#define SC_LITTLE_ENDIAN false
-#endif
-
 /* Nonzero when one of the word's bytes is 0. */
 static __always_inline u64 sc_zero_byte(u64 v)
 {
@@ -221,14 +210,8 @@ static __always_inline bool sc_plain_word(u64 w)
 		 sc_zero_byte(w ^ SC_BYTES('\\')));
 }
 
-/*
- * @s quoted, escaped where a byte does not stand for itself. @padded: @s
- * may be read up to the next multiple of 8 past @len (a capture, a comm),
- * so its last 1-7 bytes are tested and copied as one word too, which cost
- * 12 instructions a byte in the byte loop (a path's tail, on most lines).
- */
 static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
-				 bool cut, bool padded)
+				 bool cut)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *p = o->buf + o->len;
@@ -251,18 +234,6 @@ static inline void sc_out_quoted(struct sc_out *o, const char *s, u32 len,
 				memcpy(p, &w, 8);
 				p += 8;
 				i += 8;
-				continue;
-			}
-		} else if (SC_LITTLE_ENDIAN && padded && p + 8 <= end - 4) {
-			/* the tail, with the bytes past @len made plain */
-			u64 keep = (1ULL << (8 * (len - i))) - 1;
-
-			memcpy(&w, s + i, 8);
-			w = (w & keep) | (SC_BYTES('.') & ~keep);
-			if (sc_plain_word(w)) {
-				memcpy(p, &w, 8);
-				p += len - i;
-				i = len;
 				continue;
 			}
 		}
@@ -418,7 +389,7 @@ static inline void sc_render_argv(struct sc_out *o, const struct sc_capture *cap
 		if (p + item.len > end)
 			break;
 		sc_out_printf(o, first ? "" : ", ");
-		sc_out_quoted(o, p, item.len, item.flags & SC_CAPF_CUT, false);
+		sc_out_quoted(o, p, item.len, item.flags & SC_CAPF_CUT);
 		p += item.len;
 		first = false;
 	}
@@ -469,7 +440,7 @@ static inline void sc_render_sockaddr(struct sc_out *o,
 		if (un->sun_path[0])
 			plen = strnlen(un->sun_path, plen);
 		sc_out_printf(o, ", path=");
-		sc_out_quoted(o, un->sun_path, plen, false, false);
+		sc_out_quoted(o, un->sun_path, plen, false);
 	}
 	sc_out_printf(o, "}");
 }
@@ -638,8 +609,7 @@ static inline void sc_render_arg(struct sc_out *o, u8 kind, u64 v,
 	case SK_STR_ENTRY:
 	case SK_BUF_IN:
 	case SK_BUF_RET:
-		sc_out_quoted(o, cap->data, cap->len, cap->flags & SC_CAPF_CUT,
-			      true);
+		sc_out_quoted(o, cap->data, cap->len, cap->flags & SC_CAPF_CUT);
 		break;
 	case SK_ARGV:
 		sc_render_argv(o, cap);
