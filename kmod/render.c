@@ -519,7 +519,8 @@ static void render_pid(struct sc_out *o, s32 pid)
 	memcpy(pid_cache.text, o->buf + start, pid_cache.len);
 }
 
-static void out_piece(struct sc_out *o, const struct sc_piece *pc)
+static __always_inline void out_piece(struct sc_out *o,
+				      const struct sc_piece *pc)
 {
 	out_cached(o, piece_text + pc->off, pc->len);
 }
