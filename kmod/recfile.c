@@ -410,6 +410,21 @@ static int write_mapped(bool wait)
 	return start_write(wait);
 }
 
+/*
+ * Moves the held bytes to the stage's start, once no write reads the
+ * stage; false: the write in flight failed and the file fell back.
+ */
+static bool stage_rewind(void)
+{
+	if (dio_settle(true))
+		return false;
+	if (stage_off) {
+		memmove(stage, stage + stage_off, staged);
+		stage_off = 0;
+	}
+	return true;
+}
+
 /* Takes @it into the stage, writing whole blocks when it fills; false: fell back. */
 static bool append_direct(struct iov_iter *it)
 {
@@ -424,12 +439,8 @@ static bool append_direct(struct iov_iter *it)
 			/* pending pieces point into the stage: write them first */
 			if (mapped && !dio_queued && write_mapped(true))
 				return false;
-			if (dio_settle(true))
+			if (!stage_rewind())
 				return false;
-			if (stage_off) {
-				memmove(stage, stage + stage_off, staged);
-				stage_off = 0;
-			}
 		}
 		staged += copy_from_iter(stage + stage_off + staged,
 					 STAGE_SIZE - stage_off - staged, it);
@@ -477,16 +488,12 @@ char *sc_recfile_room(size_t want, size_t *room)
 	if (!direct || mapped)
 		return NULL;
 	if (stage_off + staged + want > STAGE_SIZE) {
-		if (dio_settle(true))
+		if (!stage_rewind())
 			return NULL;
 		if (staged + want > STAGE_SIZE &&
 		    write_blocks(round_down(staged, blk), true))
 			return NULL;
-		if (stage_off) {
-			memmove(stage, stage + stage_off, staged);
-			stage_off = 0;
-		}
-		if (!direct || staged + want > STAGE_SIZE)
+		if (!stage_rewind() || !direct || staged + want > STAGE_SIZE)
 			return NULL;
 	}
 	*room = STAGE_SIZE - stage_off - staged;
