@@ -65,6 +65,17 @@ rmmod my_sysdig || exit 63
 cp /slow/burst.rec /out/big.rec
 umount /slow || exit 64
 
+# text past the direct-write stage (4 MiB) in one drain: the writer renders into the stage, and makes room
+# by writing its whole blocks; a 16 MiB ring holds the whole burst while the writer naps a second
+insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/stage.rec ring_kb=16384 flush_ms=1000 || exit 67
+sleep 1.2
+/bin/sc_spinner /tmp/go {big} & echo $! > /out/stage.pid; wait
+cat /proc/my_sysdig/stats > /out/stage-stats.txt
+rmmod my_sysdig || exit 68
+dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/stage-dmesg.txt
+cp /ext/stage.rec /out/stage.rec
+rm /ext/stage.rec
+
 # the size cap, then truncation by the reader resumes recording
 insmod /my_sysdig.ko proc_name=sc_spinner path=/ext/cap.rec max_size=65536 flush_ms=20 || exit 55
 /bin/sc_spinner /tmp/go 1000
@@ -200,6 +211,19 @@ def test_burst_with_direct_writes_loses_nothing(run, tmp_path):
     records, markers, errors = decode_returned(run, "big.rec", tmp_path)
     assert not errors and sum(mk.drop for mk in markers) == dropped
     assert len(getppid_of(records, int(run.text("big.pid")))) + dropped >= BIG
+
+
+def test_text_past_the_stage_in_one_drain(run, tmp_path):
+    """100000 text lines, about 11 MB, rendered in one or two drains into a 4 MiB direct-write stage: the
+    render asks the stage for room before each line, which writes the stage's whole blocks when it runs
+    short. Every call is in the file, in whole lines, and the unload line counts exactly those."""
+    stats = proc_stats(run.text("stage-stats.txt"))
+    assert stats["direct_io"] == 1 and stats["records_dropped_ring"] == 0
+    records, markers, errors = decode_returned(run, "stage.rec", tmp_path)
+    assert not errors and not markers
+    assert len(getppid_of(records, int(run.text("stage.pid")))) == BIG
+    m = re.search(r"stopped, (\d+) records written, (\d+) dropped", run.text("stage-dmesg.txt"))
+    assert m and int(m[1]) == len(records) and int(m[2]) == 0, run.text("stage-dmesg.txt")
 
 
 def test_size_cap_then_truncation_resumes(run, tmp_path):
