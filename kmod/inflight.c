@@ -150,6 +150,17 @@ fault:
 }
 
 /*
+ * The word path takes the lowest flagged byte as the first NUL. x86 has no
+ * CONFIG_CPU_LITTLE_ENDIAN (only arches that can be either do), so the
+ * byte order comes from the one the kernel's headers define.
+ */
+#ifdef __LITTLE_ENDIAN
+#define SC_LITTLE_ENDIAN true
+#else
+#define SC_LITTLE_ENDIAN false
+#endif
+
+/*
  * Copies a user string of at most @max bytes into @dst (room for @max + 1);
  * SC_CAPF_CUT tells a string that did not fit. Returns the bytes kept or a
  * negative error. strncpy_from_user_nofault() is not exported to modules,
@@ -162,17 +173,6 @@ fault:
  * bytes after the terminating NUL are stored as zeros, as the kernel's
  * copy does, so nothing past the string reaches the record.
  */
-/*
- * The word path takes the lowest flagged byte as the first NUL. x86 has no
- * CONFIG_CPU_LITTLE_ENDIAN (only arches that can be either do), so the
- * byte order comes from the one the kernel's headers define.
- */
-#ifdef __LITTLE_ENDIAN
-#define SC_LITTLE_ENDIAN true
-#else
-#define SC_LITTLE_ENDIAN false
-#endif
-
 int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 {
 	const char __user *src = (const char __user *)uptr;

@@ -596,7 +596,7 @@ static bool drain(bool final)
 	limit = final ? U64_MAX : now;
 	out_open();
 	/* a new file, or one its reader truncated, starts with the header */
-	if (!sc_recfile_size() && !out.len) {
+	if (!sc_recfile_size()) {
 		if (sc_format == SC_FORMAT_BINARY)
 			sc_bin_file_header(&out);
 		else if (sc_format == SC_FORMAT_RAW)
