@@ -38,27 +38,39 @@ static u64 counter_hz(void)
 /*
  * Whether the clocksource reads the counter: right after a snapshot of the
  * timekeeper's own reading, the counter must be just past it. Any other
- * clocksource (hpet, acpi_pm, jiffies) counts something else entirely.
+ * clocksource (hpet, acpi_pm, jiffies) counts something else entirely, so
+ * a pair that agrees cannot be chance; a pair that does not may be a
+ * stall between the two reads (a preempted vCPU: once in a CI run on a
+ * loaded host the TSC was taken for hpet), so the pair is read up to
+ * CHECKS times.
  */
+#define CHECKS 8
+
 static bool clocksource_is_counter(u64 hz)
 {
 	struct system_time_snapshot snap;
 	u64 now;
+	int i;
 
 	if (!hz)
 		return false;
-	/*
-	 * Newer kernels (7.2, 7.3) only have the clock-id form, older ones
-	 * (6.12) only the other: Kbuild looks in the headers. CLOCK_REALTIME
-	 * is what ktime_get_snapshot() captured; only the counter matters.
-	 */
+	for (i = 0; i < CHECKS; i++) {
+		/*
+		 * Newer kernels (7.2, 7.3) only have the clock-id form, older
+		 * ones (6.12) only the other: Kbuild looks in the headers.
+		 * CLOCK_REALTIME is what ktime_get_snapshot() captured; only
+		 * the counter matters.
+		 */
 #ifdef SC_HAVE_KTIME_GET_SNAPSHOT_ID
-	ktime_get_snapshot_id(CLOCK_REALTIME, &snap);
+		ktime_get_snapshot_id(CLOCK_REALTIME, &snap);
 #else
-	ktime_get_snapshot(&snap);
+		ktime_get_snapshot(&snap);
 #endif
-	now = sc_counter_read();
-	return now >= snap.cycles && now - snap.cycles < hz / 1000;
+		now = sc_counter_read();
+		if (now >= snap.cycles && now - snap.cycles < hz / 1000)
+			return true;
+	}
+	return false;
 }
 
 void sc_clock_init(void)
