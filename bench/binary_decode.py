@@ -18,12 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from mysysdig.decode.binary import BLOCK_HEADER, FILE_HEADER, HEAD, encode_varint
+from mysysdig.decode.binary import BLOCK_HEADER, FILE_HEADER, HEAD, VERSION, encode_varint
+from mysysdig.decode.checksum import checksum
 
 HEADER_TEXT = (
     "# mysysdig record v1 arch=x86_64 compat=ia32 release=bench snaplen=64\n"
@@ -72,7 +72,9 @@ def generate(path: Path, records: int) -> None:
     raw = HEADER_TEXT.encode()
     with open(path, "wb") as f:
         f.write(
-            FILE_HEADER.build({"byte_order": 0x01020304, "version": 1, "text_len": len(raw), "reserved": 0})
+            FILE_HEADER.build(
+                {"byte_order": 0x01020304, "version": VERSION, "text_len": len(raw), "reserved": 0}
+            )
         )
         f.write(raw)
         kinds = np.arange(BLOCK) % len(MIX)
@@ -99,7 +101,7 @@ def generate(path: Path, records: int) -> None:
                 else ((b"nginx" if done == 0 else b"") + var)
             )
             body = h.tobytes() + v
-            crc = zlib.crc32(body) ^ 0xFFFFFFFF
+            crc = checksum(VERSION, b"", body)
             f.write(BLOCK_HEADER.build({"count": len(h), "var_bytes": len(v), "crc": crc}))
             f.write(body)
             done, ts = done + n, ts + n * 1000

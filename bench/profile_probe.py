@@ -34,12 +34,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from scripts.benchbuild import build_floor, build_insnprof, build_scbench, crc32_module
+from scripts.benchbuild import build_floor, build_insnprof, build_scbench, crc32c_module
 from scripts.testbed import build_module, resolve_kernel, run_vm
 from scripts.testbed.paths import REPO_ROOT, cache_dir
 
 GUEST_SCRIPT = """
-insmod /crc32-pclmul.ko
+insmod /crc32c-intel.ko
 yes 'The quick brown fox jumps over the lazy dog.' | head -c 1048576 > /tmp/data
 {load}
 /scbench {calls} /tmp/data {call}
@@ -55,8 +55,8 @@ def profile(case: str, load: str, unload: str, files: dict[str, Path], call: str
     kernel = resolve_kernel("x86_64", "6.1")
     result = run_vm(
         kernel,
-        # loaded as make bench loads it: format=binary's block CRC uses it
-        {"/scbench": build_scbench(), "/crc32-pclmul.ko": crc32_module(kernel), **files},
+        # loaded as make bench's image loads it: the binary and raw writers' CRC-32C uses it
+        {"/scbench": build_scbench(), "/crc32c-intel.ko": crc32c_module(kernel), **files},
         script,
         timeout_s=900,
         icount=True,

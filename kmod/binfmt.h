@@ -13,7 +13,7 @@
 
 #define SC_BIN_MAGIC "MYSDBIN1"
 #define SC_BIN_BYTE_ORDER 0x01020304
-#define SC_BIN_VERSION 1
+#define SC_BIN_VERSION 2	/* 1: CRC-32 (zlib's) instead of CRC-32C */
 #define SC_BIN_BLOCK_MAGIC 0x4b4c4253	/* "SBLK" read little-endian */
 
 struct sc_bin_file_header {
@@ -28,7 +28,7 @@ struct sc_bin_block_header {
 	u32 magic;
 	u32 count;	/* record heads that follow */
 	u32 var_bytes;	/* then this many bytes of variable parts */
-	u32 crc;	/* crc32_le(~0) over the heads and the variable area */
+	u32 crc;	/* CRC-32C (crc.c) of the heads and the variable area */
 } __packed;
 
 enum sc_bin_type {
@@ -75,7 +75,7 @@ struct sc_bin_head {
  * drain (same seq) by exit stamp, as the binary writer merges the rings.
  */
 #define SC_RAW_MAGIC "MYSDRAW1"
-#define SC_RAW_VERSION 1
+#define SC_RAW_VERSION 2	/* 1: CRC-32, as binary's version 1 */
 #define SC_RAW_CHUNK_MAGIC 0x57415253	/* "SRAW" read little-endian */
 
 enum sc_raw_kind {
@@ -89,7 +89,7 @@ enum sc_raw_flags {
 
 struct sc_raw_chunk {
 	u32 magic;
-	u32 crc;		/* crc32_le(~0) over this header, crc 0, and the data */
+	u32 crc;		/* CRC-32C of this header, crc 0, and the data */
 	u32 header_len;		/* from the chunk's start to its data */
 	u32 data_len;		/* ring bytes: whole events and pads */
 	u16 kind;

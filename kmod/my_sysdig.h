@@ -492,7 +492,7 @@ void sc_render_exit(void);
 void sc_render_header(struct sc_out *o);
 void sc_render_tables(struct sc_out *o);
 
-/* --- crc.c: the CRC-32 of binary blocks and raw chunks --- */
+/* --- crc.c: the CRC-32C of binary blocks and raw chunks --- */
 struct kvec;
 void sc_crc_init(void);
 void sc_crc_exit(void);

@@ -41,7 +41,6 @@ from scripts.benchbuild import (
     build_lttng,
     build_scap,
     build_scbench,
-    crc32_module,
 )
 from scripts.testbed import TestbedError, build_module, resolve_kernel
 from scripts.testbed.paths import REPO_ROOT
@@ -294,9 +293,6 @@ phase_micro() {{
 
 say "preparing the guest root"
 cp /files/my_sysdig.ko /files/probe_floor.ko /files/scap.ko /files/scbench /mnt/root/
-# What modprobe would load on an installed system when my_sysdig asks the crypto API for "crc32";
-# the initramfs has no modprobe for the Debian root's modules, so it is loaded by hand.
-cp /files/crc32-pclmul.ko /mnt/root/ && G insmod /root/crc32-pclmul.ko || fail "crc32-pclmul did not load"
 mkdir -p /mnt/lib/modules/$ABI/extra
 cp /files/lttng/*.ko /mnt/lib/modules/$ABI/extra/
 cp /files/kmeta/* /mnt/lib/modules/$ABI/
@@ -783,7 +779,6 @@ def main() -> int:
             "/files/probe_floor.ko": build_floor(kernel),
             "/files/scap.ko": build_scap(kernel),
             "/files/scbench": build_scbench(),
-            "/files/crc32-pclmul.ko": crc32_module(kernel),
             **{f"/files/lttng/{ko.name}": ko for ko in build_lttng(kernel)},
             **kernel_meta_files(kernel.modules_dir),
         }

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.testbed import Kernel, TestbedError, build_static, crc32_accelerator
+from scripts.testbed import Kernel, TestbedError, build_static, crc32c_accelerator
 from scripts.testbed.paths import REPO_ROOT, cache_dir
 from scripts.vmimage import log, mirror_url
 
@@ -161,9 +161,10 @@ def build_insnprof() -> Path:
     return out
 
 
-def crc32_module(kernel: Kernel) -> Path:
-    """crc32-pclmul.ko, which the guest loads before the cases (the bench runs on x86_64 only)."""
-    module = crc32_accelerator(kernel)
+def crc32c_module(kernel: Kernel) -> Path:
+    """crc32c-intel.ko, for guests that boot without the bench image (whose initramfs loads it for
+    ext4): the profiles run on x86_64 6.1 only."""
+    module = crc32c_accelerator(kernel)
     if module is None:
-        raise TestbedError(f"no crc32-pclmul module under {kernel.modules_dir}")
+        raise TestbedError(f"no crc32c-intel module under {kernel.modules_dir}")
     return module

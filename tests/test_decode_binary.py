@@ -8,6 +8,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+import google_crc32c
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,18 +59,19 @@ def head(**fields: int) -> np.ndarray:
     return h
 
 
-def block(records: list[tuple[np.ndarray, bytes]]) -> bytes:
+def block(records: list[tuple[np.ndarray, bytes]], version: int = 2) -> bytes:
+    """Version 2 blocks carry the CRC-32C of their body, version 1 blocks zlib's CRC-32 uninverted."""
     heads = np.concatenate([h for h, _ in records])
     heads["var_len"] = [len(v) for _, v in records]
     body = heads.tobytes() + b"".join(v for _, v in records)
-    crc = zlib.crc32(body) ^ 0xFFFFFFFF
+    crc = google_crc32c.value(body) if version == 2 else zlib.crc32(body) ^ 0xFFFFFFFF
     return (
         BLOCK_HEADER.build({"count": len(records), "var_bytes": len(body) - len(heads.tobytes()), "crc": crc})
         + body
     )
 
 
-def file_bytes(*blocks: bytes, version: int = 1, text: str = HEADER_TEXT) -> bytes:
+def file_bytes(*blocks: bytes, version: int = 2, text: str = HEADER_TEXT) -> bytes:
     raw = text.encode()
     header = FILE_HEADER.build(
         {"byte_order": 0x01020304, "version": version, "text_len": len(raw), "reserved": 0}
@@ -195,10 +197,24 @@ def test_truncated_last_block_is_reported(good: Path, tmp_path: Path) -> None:
 
 
 def test_newer_version_is_refused_by_name(tmp_path: Path) -> None:
-    path = tmp_path / "v2.bin"
-    path.write_bytes(file_bytes(block([READ]), version=2))
-    with pytest.raises(BinaryFormatError, match="version 2 is newer"):
+    path = tmp_path / "v3.bin"
+    path.write_bytes(file_bytes(block([READ]), version=3))
+    with pytest.raises(BinaryFormatError, match="version 3 is newer"):
         records(path)
+
+
+def test_version_1_files_with_crc32_blocks_still_decode(tmp_path: Path) -> None:
+    """Modules before version 2 summed blocks with CRC-32: their files stay readable, and each version's
+    blocks are checked with its own sum (a version 1 block in a version 2 file is damage)."""
+    old = tmp_path / "v1.bin"
+    old.write_bytes(file_bytes(block([READ], version=1), block([MMAP], version=1), version=1))
+    errors: list[ParseError] = []
+    assert [e.syscall for e in records(old, errors) if isinstance(e, Record)] == ["read", "mmap"]
+    assert not errors
+    mixed = tmp_path / "mixed.bin"
+    mixed.write_bytes(file_bytes(block([READ]), block([MMAP], version=1)))
+    assert [e.syscall for e in records(mixed, errors) if isinstance(e, Record)] == ["read"]
+    assert len(errors) == 1 and "damaged block" in errors[0].reason
 
 
 def test_unknown_architecture_is_refused_by_name(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import google_crc32c
 import pandas as pd
 import pytest
 from test_decode_binary import HEADER_TEXT, records
@@ -61,8 +62,10 @@ def chunk(
     dropped: int = 0,
     kind: int = 1,
     header_pad: int = 0,
+    version: int = 2,
 ) -> bytes:
-    """header_pad zeros after the header, as the module writes them to align the ring's blocks in the file."""
+    """header_pad zeros after the header, as the module writes them to align the ring's blocks in the file.
+    The sum covers header (its crc 0) and data: CRC-32C from version 2, zlib's CRC-32 uninverted before."""
     fields = [
         b"SRAW",
         0,
@@ -82,13 +85,16 @@ def chunk(
         REAL,
     ]
     data = bytes(header_pad) + data
-    fields[1] = zlib.crc32(CHUNK.pack(*fields) + data) ^ 0xFFFFFFFF
+    summed = CHUNK.pack(*fields) + data
+    fields[1] = google_crc32c.value(summed) if version == 2 else zlib.crc32(summed) ^ 0xFFFFFFFF
     return CHUNK.pack(*fields) + data
 
 
-def file_bytes(*chunks: bytes) -> bytes:
+def file_bytes(*chunks: bytes, version: int = 2) -> bytes:
     text = HEADER_TEXT.encode()
-    header = FILE_HEADER.build({"byte_order": 0x01020304, "version": 1, "text_len": len(text), "reserved": 0})
+    header = FILE_HEADER.build(
+        {"byte_order": 0x01020304, "version": version, "text_len": len(text), "reserved": 0}
+    )
     return MAGIC + header[8:] + text + b"".join(chunks)
 
 
@@ -203,12 +209,26 @@ def test_truncated_last_chunk_is_reported(good: Path, tmp_path: Path) -> None:
 
 
 def test_newer_version_is_refused_by_name(tmp_path: Path) -> None:
-    path = tmp_path / "v2.raw"
+    path = tmp_path / "v3.raw"
     data = bytearray(file_bytes(chunk(READ)))
-    data[12:16] = struct.pack("<I", 2)
+    data[12:16] = struct.pack("<I", 3)
     path.write_bytes(bytes(data))
-    with pytest.raises(BinaryFormatError, match="raw record file version 2 is newer"):
+    with pytest.raises(BinaryFormatError, match="raw record file version 3 is newer"):
         records(path)
+
+
+def test_version_1_files_with_crc32_chunks_still_decode(tmp_path: Path) -> None:
+    """Raw files from modules before version 2 carry CRC-32 sums; a chunk whose sum is the other
+    version's is damage."""
+    old = tmp_path / "v1.raw"
+    old.write_bytes(file_bytes(chunk(READ, version=1), chunk(MMAP, seq=1, version=1), version=1))
+    errors: list[ParseError] = []
+    assert [e.syscall for e in records(old, errors) if isinstance(e, Record)] == ["read", "mmap"]
+    assert not errors
+    mixed = tmp_path / "mixed.raw"
+    mixed.write_bytes(file_bytes(chunk(READ), chunk(MMAP, seq=1, version=1)))
+    assert [e.syscall for e in records(mixed, errors) if isinstance(e, Record)] == ["read"]
+    assert len(errors) == 1 and "damaged chunk" in errors[0].reason
 
 
 def test_follow_waits_for_the_drains_last_chunk(tmp_path: Path) -> None:

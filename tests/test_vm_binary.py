@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vm_support import RECORD, crc32_accelerator, kernel, parse_record_file, proc_stats, vm_fixtures
+from vm_support import RECORD, crc32c_accelerator, kernel, parse_record_file, proc_stats, vm_fixtures
 
 from mysysdig.decode.binary import iter_events
 from mysysdig.model import Marker, ParseError, Record
@@ -36,8 +36,8 @@ date +%s > /out/raw-after.s
 dmesg | grep 'my_sysdig: stopped' | tail -1 > /out/raw-stopped.txt
 cp {RECORD} /out/raw.rec
 
-# x86: the runs below compute the blocks' CRC with crc32-pclmul, the ones above with lib/crc32
-[ ! -f /crc32-pclmul.ko ] || insmod /crc32-pclmul.ko || exit 48
+# x86 6.x: the runs below compute the blocks' CRC-32C with crc32c-intel, the ones above with lib/crc32
+[ ! -f /crc32c-intel.ko ] || insmod /crc32c-intel.ko || exit 48
 touch /tmp/go
 for fmt in binary raw; do
   insmod /my_sysdig.ko proc_name=sc_spinner ring_kb=64 format=$fmt || exit 44
@@ -160,21 +160,23 @@ def test_full_ring_drops_are_counted_in_binary(run, fmt, tmp_path_factory):
     assert 0 < getppid < 20000 <= getppid + dropped
 
 
-def test_block_crc_uses_the_accelerated_crc32_where_loaded(run, target, tmp_path_factory):
-    """The crypto API's crc32 gives the same sums as lib/crc32: decode() fails on any bad block."""
-    decode(run, "drop-binary.rec", tmp_path_factory)
-    decode(run, "drop-raw.rec", tmp_path_factory)
-    drivers = re.findall(r"my_sysdig: block CRC-32 by (\S+)", run.text("dmesg.txt"))
-    if target.spec.name == "x86_64" and crc32_accelerator(target) is not None:
-        assert drivers and set(drivers) == {"crc32-pclmul"}
-    elif target.spec.name == "x86_64":
-        # Kernels without crc32-pclmul (7.3) accelerate lib/crc32 itself (CONFIG_CRC32_ARCH) and
-        # have the crypto API's "crc32" in a module the guest does not load: the writer falls back
-        # to crc32_le(), already the pclmul one.
-        assert "CONFIG_CRC32_ARCH=y" in (kernel(target).modules_dir / "config").read_text()
-        assert not drivers, drivers
+def test_block_crc_uses_the_accelerated_crc32c_where_loaded(run, target, tmp_path_factory):
+    """Every CRC-32C the module can use gives the sums google-crc32c gives: decode() fails on any bad
+    block or chunk, and these files were written with the accelerated one where there is one."""
+    for name in ("binary.rec", "raw.rec", "drop-binary.rec", "drop-raw.rec"):
+        decode(run, name, tmp_path_factory)
+    drivers = re.findall(r"my_sysdig: block CRC-32C by (\S+)", run.text("dmesg.txt"))
+    assert drivers
+    if crc32c_accelerator(target) is not None:
+        # x86 6.x: lib/crc32's table first (the crypto API's crc32c is a module the guest has not
+        # loaded), then crc32c-intel once the script has loaded it
+        assert drivers[0] == "lib" and drivers[-1] == "crc32c-intel", drivers
     else:
-        assert set(drivers) <= {"crc32-generic", "crc32-arm64-ce", "crc32-arm64"}
+        # x86 7.x: lib/crc32's crc32c() is the CPU's own (CONFIG_CRC32_ARCH), called directly;
+        # arm64: lib/crc32's is the CPU's crc32c instructions (arch/arm64/lib) on every kernel
+        assert set(drivers) == {"lib"}, drivers
+        if target.spec.name == "x86_64":
+            assert "CONFIG_CRC32_ARCH=y" in (kernel(target).modules_dir / "config").read_text()
 
 
 def test_probes_stamp_the_clocksource_counter(run, target):

@@ -38,7 +38,7 @@ from scripts.testbed import (  # noqa: E402
     parse_target,
     run_vm,
 )
-from scripts.testbed import crc32_accelerator as _crc32_accelerator  # noqa: E402
+from scripts.testbed import crc32c_accelerator as _crc32c_accelerator  # noqa: E402
 from scripts.testbed.paths import cache_dir  # noqa: E402
 
 WORKLOADS = REPO / "tests" / "workloads"
@@ -138,19 +138,19 @@ def boot(
     """
     staged = {"/my_sysdig.ko": module(target)}
     staged.update({f"/bin/{name}": path for name, path in workload_binaries(target).items()})
-    accelerator = crc32_accelerator(target)
+    accelerator = crc32c_accelerator(target)
     if accelerator:
-        staged["/crc32-pclmul.ko"] = accelerator
+        staged["/crc32c-intel.ko"] = accelerator
     staged.update(files or {})
     return run_vm(kernel(target), staged, script, timeout_s=timeout_s, qemu_args=qemu_args, icount=icount)
 
 
 @cache
-def crc32_accelerator(target: Target | str) -> Path | None:
-    """format=binary asks the crypto API for "crc32", which finds crc32-pclmul only when it is loaded
-    (there is no modprobe for the kernel's modules in the test VM), so tests load it to cover both CRC
-    paths."""
-    return _crc32_accelerator(kernel(target))
+def crc32c_accelerator(target: Target | str) -> Path | None:
+    """format=binary and raw ask the crypto API for "crc32c" on 6.x, which finds crc32c-intel only
+    when it is loaded (there is no modprobe for the kernel's modules in the test VM), so tests load it
+    to cover both CRC paths."""
+    return _crc32c_accelerator(kernel(target))
 
 
 def parse_record_file(text: str) -> tuple[list[Record], list[Marker]]:

@@ -19,7 +19,6 @@ import ipaddress
 import os
 import struct
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 from construct import Const, Int32ub, Int32ul, Struct
 
 from mysysdig.decode import raw as rawfmt
+from mysysdig.decode.checksum import checksum
 from mysysdig.decode.escapes import escape_bytes
 from mysysdig.decode.text import parse_line, parse_lines
 from mysysdig.decode.varint import encode_varint as encode_varint  # fixtures build records with it
@@ -37,7 +37,7 @@ from mysysdig.model import Marker, ParseError, Record
 
 MAGIC = b"MYSDBIN1"
 BLOCK_MAGIC = b"SBLK"
-VERSION = 1
+VERSION = 2
 KNOWN_ARCHES = ("x86_64", "aarch64")
 
 FLAG_COMPAT, FLAG_NO_ENTRY, FLAG_NO_RETURN, FLAG_NO_ARGS = 1, 2, 4, 8
@@ -105,6 +105,7 @@ class BinaryHeader:
     meta: dict[str, str]
     text: str
     raw: bool = False  # format=raw: chunks of ring events follow, not blocks
+    version: int = VERSION  # the file's format version: which checksum its blocks or chunks carry
     names: dict[int, dict[int, str]] = field(default_factory=dict)  # abi -> nr -> name
     descs: dict[tuple[int, int], list[tuple[str, str, str | None]]] = field(default_factory=dict)
     tables: dict[str, SymbolTable] = field(default_factory=dict)
@@ -144,7 +145,7 @@ def read_header(f: BinaryIO) -> BinaryHeader:
             f" reads ({known})"
         )
     text = f.read(text_len).decode("ascii", errors="replace")
-    header = BinaryHeader(little=little, meta={}, text=text, raw=is_raw)
+    header = BinaryHeader(little=little, meta={}, text=text, raw=is_raw, version=version)
     for line in text.splitlines():
         _header_line(header, line)
     arch = header.meta.get("arch", "?")
@@ -222,7 +223,7 @@ class _Items:
     def at(self, data: bytes, pos: int) -> tuple[Any, int]:
         """The item at pos and its size, as `_block_at` tells it."""
         if self.header.raw:
-            return rawfmt.chunk_at(data, pos, self.e)
+            return rawfmt.chunk_at(data, pos, self.e, self.header.version)
         return _block_at(data, pos, self.e, self.header)
 
     def blocks(self, item: Any, offset: int, size: int) -> Iterator[Block]:
@@ -312,7 +313,7 @@ def _block_at(data: bytes, pos: int, e: str, header: BinaryHeader) -> tuple[Bloc
     if pos + size > len(data):
         return None, -size
     body = data[pos + 16 : pos + size]
-    if zlib.crc32(body) ^ 0xFFFFFFFF != crc:
+    if checksum(header.version, b"", body) != crc:
         return None, 0
     heads = np.frombuffer(body, dtype=header.head_dtype, count=count)
     if int(heads["var_len"].sum()) != var_bytes:

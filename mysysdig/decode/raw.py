@@ -10,18 +10,18 @@ events, so every reader of binary files (frames, the exact text path, follow) re
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from mysysdig.decode.checksum import checksum
 from mysysdig.decode.varint import encode_varint, to_s64
 from mysysdig.model import ParseError
 
 MAGIC = b"MYSDRAW1"
 CHUNK_MAGIC = b"SRAW"
-VERSION = 1
+VERSION = 2
 KIND_EVENTS, KIND_CAP = 1, 2
 MAX_HEADER, MAX_DATA = 1 << 16, 64 << 20  # far above what the module writes; beyond: damage
 
@@ -73,8 +73,10 @@ class Chunk:
         return to_s64(self.clock_ns + self.real_offset)
 
 
-def chunk_at(data: bytes, pos: int, e: str) -> tuple[Chunk | None, int]:
-    """The chunk at pos and its size; (None, -size) when it is not all in data yet, (None, 0) when bad."""
+def chunk_at(data: bytes, pos: int, e: str, version: int = VERSION) -> tuple[Chunk | None, int]:
+    """The chunk at pos and its size; (None, -size) when it is not all in data yet, (None, 0) when bad.
+
+    `version` is the file's: it says which checksum the chunk carries."""
     layout = chunk_layout(e)
     if not data.startswith(CHUNK_MAGIC, pos):
         return None, 0
@@ -93,7 +95,7 @@ def chunk_at(data: bytes, pos: int, e: str) -> tuple[Chunk | None, int]:
     if pos + size > len(data):
         return None, -size
     body = data[pos + 8 : pos + size]
-    if zlib.crc32(body, zlib.crc32(data[pos : pos + 4] + bytes(4))) ^ 0xFFFFFFFF != crc:
+    if checksum(version, data[pos : pos + 4] + bytes(4), body) != crc:
         return None, 0
     chunk = Chunk(
         pos,

@@ -13,7 +13,7 @@ chroot); TARGETS lists them (MYSYSDIG_TARGETS narrows it), with ids such as
 "x86_64-6.1", "arm64-6.12" and "x86_64-7.3".
 """
 
-from .build import build_module, build_static, crc32_accelerator, insmod_ready
+from .build import build_module, build_static, crc32c_accelerator, insmod_ready
 from .errors import TestbedError, VmTimeout
 from .kernel import (
     ALL_TARGETS,
@@ -45,7 +45,7 @@ __all__ = [
     "VmTimeout",
     "build_module",
     "build_static",
-    "crc32_accelerator",
+    "crc32c_accelerator",
     "insmod_ready",
     "kernel_errors",
     "parse_target",

@@ -96,13 +96,14 @@ def insmod_ready(kernel: Kernel, module: Path) -> Path:
     return out
 
 
-def crc32_accelerator(kernel: Kernel) -> Path | None:
-    """x86's crc32-pclmul.ko from kernel's modules, ready for busybox insmod; None elsewhere.
+def crc32c_accelerator(kernel: Kernel) -> Path | None:
+    """x86's crc32c-intel.ko from kernel's modules, ready for busybox insmod; None elsewhere.
 
-    my_sysdig's binary writer takes its block CRC from the crypto API's "crc32", which is this module
-    when it is loaded; a guest without the kernel's modules must load it by hand.
+    Before crc32c() in lib/ used the CPU (7.x), my_sysdig's binary and raw writers take their CRC-32C
+    from the crypto API's "crc32c", which is this module when it is loaded; a guest without the
+    kernel's modules must load it by hand.
     """
-    found = sorted((kernel.modules_dir / "kernel/arch/x86/crypto").glob("crc32-pclmul.ko*"))
+    found = sorted((kernel.modules_dir / "kernel/arch/x86/crypto").glob("crc32c-intel.ko*"))
     return insmod_ready(kernel, found[0]) if found else None
 
 
