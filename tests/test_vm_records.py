@@ -80,6 +80,13 @@ cat /proc/my_sysdig/stats > /out/execthread.stats
 rmmod my_sysdig || exit 17
 cp {RECORD} /out/execthread.rec
 
+# snaplen=0 once the ring has wrapped: what is under a capture's head is an old event's bytes
+insmod /my_sysdig.ko proc_name=sc_spinner,sc_fault ring_kb=64 snaplen=0 || exit 22
+touch /tmp/go; /bin/sc_spinner /tmp/go 20000 || exit 24
+/bin/sc_fault & echo $! > /out/fault0.pid; wait
+rmmod my_sysdig || exit 23
+cp {RECORD} /out/fault0.rec
+
 # x86: once more on another clocksource, where the probes must fall back to ktime_get_ns()
 cs=/sys/devices/system/clocksource/clocksource0
 if grep -qw hpet $cs/available_clocksource; then
@@ -184,6 +191,26 @@ def test_captures_read_their_buffer_and_not_a_byte_more(run):
     opens = [r for r in records if r.syscall == "openat"]
     assert len(opens) == 2 and opens[1].res == -errno.EFAULT
     assert isinstance(opens[1].args["filename"], int), opens[1]  # the pointer: nothing captured
+
+
+def test_snaplen_0_keeps_every_capture_cut_and_empty(run):
+    """snaplen=0 keeps no byte of any capture, and says each one was cut: sc_fault's three writes and its
+    paths (the one that runs into the hole too: its first byte is readable) all show `""...`. The run
+    comes after 20,000 getppid calls through a 64 KiB ring, so a capture whose length the probe did not
+    write would show an old event's bytes as its length."""
+    pid = int(run.text("fault0.pid"))
+    records, _ = parse_record_file(run.text("fault0.rec"))
+    mine = [r for r in records if r.pid == pid]
+    writes = [(r.args["count"], r.res, r.args.get("data"), r.truncated) for r in mine if r.syscall == "write"]
+    assert writes == [(13, 13, "", ("data",)), (6, 6, "", ("data",)), (12, 12, "", ("data",))]
+    paths = [
+        (r.syscall, r.args["filename"], r.truncated) for r in mine if r.syscall in ("openat", "newfstatat")
+    ]
+    assert paths == [
+        ("openat", "", ("filename",)),
+        ("newfstatat", "", ("filename",)),
+        ("openat", "", ("filename",)),
+    ], paths
 
 
 def test_exec_from_a_thread_keeps_its_entry_and_leaves_nothing_held(run):
@@ -291,8 +318,9 @@ def test_other_clocksources_fall_back_to_ktime(run, target, direct):
         return
     dmesg = run.text("dmesg.txt")
     clocks = re.findall(r"my_sysdig: timestamps from (the CPU counter|ktime_get_ns\(\))", dmesg)
-    # one line per insmod: the five on the TSC (workload, nap, fault, strace run, execthread), then hpet
-    assert clocks == ["the CPU counter"] * 5 + ["ktime_get_ns()"], clocks
+    # one line per insmod: the six on the TSC (workload, nap, fault, strace run, execthread, snaplen=0),
+    # then hpet
+    assert clocks == ["the CPU counter"] * 6 + ["ktime_get_ns()"], clocks
     records, markers = parse_record_file(run.text("hpet.rec"))
     assert not markers, markers
     _, counted = direct

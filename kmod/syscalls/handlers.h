@@ -127,9 +127,8 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 	u64 want;
 	int n, len;
 
-	cap->arg = i;
-	cap->flags = 0;
-	cap->reserved = 0;
+	/* len too: a cut kept with no bytes (snaplen=0) returns 0 */
+	*cap = (struct sc_capture) { .arg = i };
 	if (!uptr)
 		return 0;
 
