@@ -221,6 +221,7 @@ enum sc_nr_flags {
 	SC_NR_FORK = 1 << 3,		/* clone, clone3, fork, vfork */
 	SC_NR_ENTRY_CAPTURE = 1 << 4,	/* copies user memory at entry */
 	SC_NR_EXIT_CAPTURE = 1 << 5,	/* copies user memory at exit */
+	SC_NR_EXIT_ONE_PATH = 1 << 6,	/* ... only one string: a path */
 };
 
 struct sc_nr_info {

@@ -428,6 +428,31 @@ static __always_inline bool record_plain(struct sc_slot *s,
 }
 
 /*
+ * The capture of a call whose only exit capture is a string (openat's and
+ * newfstatat's path, six of nginx's thirteen calls a request):
+ * capture_exit_args() without its loop, its dispatch on the kind and its
+ * saved registers, about 60 instructions of its 80. Returns its bytes.
+ */
+static __always_inline u32 capture_one_path(struct sc_event *ev, u8 caps,
+					    u32 snaplen)
+{
+	struct sc_capture *cap = sc_first_capture(ev);
+	int i = __ffs(caps);
+	int n;
+
+	*cap = (struct sc_capture) { .arg = i };
+	if (!ev->args[i])
+		return 0;
+	n = sc_capture_string(cap->data, ev->args[i], snaplen, &cap->flags);
+	/* as sc_capture_exit_arg(): a fault shows none, a cut is kept */
+	if (n <= 0 && !(cap->flags & SC_CAPF_CUT))
+		return 0;
+	cap->len = n;
+	ev->ncap = 1;
+	return sc_capture_size(n);
+}
+
+/*
  * The exit of a native call that copies user memory at exit only (read's
  * buffer, openat's path), after the fast entry: record_exit() without
  * what such a call never needs (the ABI, an entry buffer, the syscall
@@ -456,9 +481,12 @@ static noinline void exit_capture(const struct sc_filter *f,
 	get_native_args(regs, ev->args, s->nargs);
 	ev->ret = ret;
 	len = sizeof(*ev) + s->nargs * sizeof(u64);
-	len += capture_exit_args(ev, sc_first_capture(ev),
-				 sc_desc_of(false, s->nr), info.exit_caps,
-				 snaplen, false);
+	if (info.flags & SC_NR_EXIT_ONE_PATH)
+		len += capture_one_path(ev, info.exit_caps, snaplen);
+	else
+		len += capture_exit_args(ev, sc_first_capture(ev),
+					 sc_desc_of(false, s->nr),
+					 info.exit_caps, snaplen, false);
 	ev->enter_ns = s->enter_ns;
 	ev->exit_ns = sc_clock();
 	ev->len = ALIGN(len, 8);

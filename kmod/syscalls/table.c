@@ -209,6 +209,9 @@ static void __init info_from_desc(struct sc_nr_info *info,
 		else
 			info->exit_snaps++;
 	}
+	if (hweight8(info->exit_caps) == 1 &&
+	    d->kinds[__ffs(info->exit_caps)] == SK_STR)
+		info->flags |= SC_NR_EXIT_ONE_PATH;
 }
 
 int __init sc_table_init(void)
