@@ -168,7 +168,8 @@ fault:
  * one on every call (always a ring or an entry buffer here): 75
  * instructions of the 8-byte and empty paths nginx stats with, this way
  * about 20. Words are read while they stay in one page (a string that ends
- * before a page that is not mapped must not fail), with page faults
+ * before a page that is not mapped must not fail): the page's end is
+ * worked out once per page, not tested for every word. Page faults are
  * disabled: a missing page makes the copy fail instead of sleeping. The
  * bytes after the terminating NUL are stored as zeros, as the kernel's
  * copy does, so nothing past the string reaches the record.
@@ -177,7 +178,9 @@ int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 {
 	const char __user *src = (const char __user *)uptr;
 	unsigned long limit = max + 1;
-	u32 n = 0;
+	/* where the page under src + n ends: no word is read across it */
+	unsigned long page_end = PAGE_SIZE - (uptr & ~PAGE_MASK);
+	unsigned long n = 0, stop;
 	u64 w, zero;
 	u8 b;
 
@@ -190,26 +193,28 @@ int sc_capture_string(char *dst, unsigned long uptr, u32 max, u8 *flags)
 		return -EFAULT;
 	}
 	while (n < limit) {
-		if (SC_LITTLE_ENDIAN && limit - n >= 8 &&
-		    ((uptr + n) & ~PAGE_MASK) <= PAGE_SIZE - 8) {
+		stop = min(limit, page_end);
+		while (SC_LITTLE_ENDIAN && n + 8 <= stop) {
 			unsafe_get_user(w, (const u64 __user *)(src + n), fault);
 			zero = sc_zero_byte(w);
-			if (!zero) {
-				put_unaligned(w, (u64 *)(dst + n));
-				n += 8;
-				continue;
+			if (zero) {
+				/* the lowest flagged byte is the first NUL */
+				zero = __ffs64(zero) / 8;
+				put_unaligned(w & ((1ULL << (8 * zero)) - 1),
+					      (u64 *)(dst + n));
+				n += zero;
+				goto done;
 			}
-			/* the lowest flagged byte is the first NUL */
-			zero = __ffs64(zero) / 8;
-			put_unaligned(w & ((1ULL << (8 * zero)) - 1), (u64 *)(dst + n));
-			n += zero;
-			goto done;
+			put_unaligned(w, (u64 *)(dst + n));
+			n += 8;
 		}
-		unsafe_get_user(b, (const u8 __user *)(src + n), fault);
-		dst[n] = b;
-		if (!b)
-			goto done;
-		n++;
+		for (; n < stop; n++) {
+			unsafe_get_user(b, (const u8 __user *)(src + n), fault);
+			dst[n] = b;
+			if (!b)
+				goto done;
+		}
+		page_end += PAGE_SIZE;
 	}
 done:
 	user_access_end();
