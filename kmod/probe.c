@@ -108,9 +108,8 @@ static noinline u32 capture_exit_args(struct sc_event *ev,
 
 		i = __ffs(caps);
 		kind = desc->kinds[i];
-		if (!sc_capture_exit_arg(cap, kind, i, ev->args, ev->ret,
-					 snaplen, compat) &&
-		    !(cap->flags & SC_CAPF_CUT))
+		if (sc_capture_exit_arg(cap, kind, i, ev->args, ev->ret,
+					snaplen, compat) < 0)
 			continue;
 		used += sc_capture_size(cap->len);
 		ev->ncap++;
@@ -444,8 +443,8 @@ static __always_inline u32 capture_one_path(struct sc_event *ev, u8 caps,
 	if (!ev->args[i])
 		return 0;
 	n = sc_capture_string(cap->data, ev->args[i], snaplen, &cap->flags);
-	/* as sc_capture_exit_arg(): a fault shows none, a cut is kept */
-	if (n <= 0 && !(cap->flags & SC_CAPF_CUT))
+	/* as sc_capture_exit_arg(): a fault shows none, "" is kept */
+	if (n < 0)
 		return 0;
 	cap->len = n;
 	ev->ncap = 1;

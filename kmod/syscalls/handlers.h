@@ -115,8 +115,11 @@ static noinline int sc_read_user_int(unsigned long uptr)
 }
 
 /*
- * Exit-time capture of argument @i into @cap. Returns the bytes kept
- * (0 with no capture written when there is nothing to show).
+ * Exit-time capture of argument @i into @cap. Returns the bytes kept, or
+ * -1 when there is nothing to show (a NULL pointer, a fault, a failed
+ * call's output). A string may keep 0 bytes: the empty path of
+ * newfstatat(fd, "", AT_EMPTY_PATH), shown as "", as strace does, and a
+ * string or buffer cut before its first byte (snaplen=0).
  */
 static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 				      const u64 *args, s64 ret, u32 snaplen,
@@ -127,15 +130,14 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 	u64 want;
 	int n, len;
 
-	/* len too: a cut kept with no bytes (snaplen=0) returns 0 */
 	*cap = (struct sc_capture) { .arg = i };
 	if (!uptr)
-		return 0;
+		return -1;
 
 	switch (kind) {
 	case SK_STR_OUT:
 		if (ret < 0)
-			return 0;
+			return -1;
 		fallthrough;
 	case SK_STR:
 		n = sc_capture_string(cap->data, uptr, snaplen, &cap->flags);
@@ -144,7 +146,7 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 	case SK_BUF_RET:
 		want = kind == SK_BUF_RET ? (ret > 0 ? ret : 0) : args[i + 1];
 		if (!want)
-			return 0;
+			return -1;
 		n = min_t(u64, want, snaplen);
 		if (want > snaplen)
 			cap->flags |= SC_CAPF_CUT;
@@ -153,15 +155,15 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 	case SK_SOCKADDR:
 		len = args[i + 1];
 		if (len <= 0)
-			return 0;
+			return -1;
 		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
 		break;
 	case SK_SOCKADDR_OUT:
 		if (ret < 0)
-			return 0;
+			return -1;
 		len = sc_read_user_int(args[i + 1]);
 		if (len <= 0)
-			return 0;
+			return -1;
 		n = sc_copy_in(cap->data, uptr, min_t(u32, len, size));
 		break;
 	case SK_FDPAIR:
@@ -169,15 +171,15 @@ static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
 	case SK_RLIMIT_OUT:
 	case SK_URING_PARAMS:
 		if (ret < 0)
-			return 0;
+			return -1;
 		fallthrough;
 	default:
 		if (!size)
-			return 0;
+			return -1;
 		n = sc_copy_in(cap->data, uptr, size);
 	}
-	if (n <= 0)
-		return 0;
+	if (n < 0)
+		return -1;
 	cap->len = n;
 	return n;
 }

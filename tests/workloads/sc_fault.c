@@ -8,8 +8,10 @@
  * the results are the counts, whatever the buffers hold.
  *
  * Then strings: a path whose NUL is the page's last byte (a capture
- * reading it by words must not read the next page), and one with no NUL
- * before the unmapped page, which the kernel refuses with EFAULT.
+ * reading it by words must not read the next page), the empty path of an
+ * fstat as glibc makes it (AT_EMPTY_PATH, the NUL at the page's last byte
+ * too), and one with no NUL before the unmapped page, which the kernel
+ * refuses with EFAULT.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -41,6 +43,8 @@ int main(void)
 #ifdef SYS_newfstatat	/* the 32-bit ABIs have fstatat64; the test reads the native run */
 	memcpy(end - 10, "/dev/null", 10);
 	syscall(SYS_newfstatat, AT_FDCWD, end - 10, &st, 0);
+	end[-1] = 0;
+	syscall(SYS_newfstatat, fd, end - 1, &st, AT_EMPTY_PATH);
 #endif
 	memcpy(end - 4, "/dev", 4);
 	syscall(SYS_openat, AT_FDCWD, end - 4, O_RDONLY);
