@@ -121,9 +121,10 @@ static noinline int sc_read_user_int(unsigned long uptr)
  * newfstatat(fd, "", AT_EMPTY_PATH), shown as "", as strace does, and a
  * string or buffer cut before its first byte (snaplen=0).
  */
-static inline int sc_capture_exit_arg(struct sc_capture *cap, u8 kind, int i,
-				      const u64 *args, s64 ret, u32 snaplen,
-				      bool compat)
+static __always_inline int sc_capture_exit_arg(struct sc_capture *cap,
+					       u8 kind, int i, const u64 *args,
+					       s64 ret, u32 snaplen,
+					       bool compat)
 {
 	unsigned long uptr = args[i];
 	u32 size = sc_kind_struct_size(kind, compat);
