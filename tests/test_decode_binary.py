@@ -59,12 +59,19 @@ def head(**fields: int) -> np.ndarray:
     return h
 
 
+def fixture_sum(data: bytes, version: int) -> int:
+    """What a version-`version` file stores as a block's or chunk's sum, computed here with the CRC
+    libraries directly rather than with the reader's mysysdig.decode.checksum: CRC-32C from version 2,
+    zlib's CRC-32 uninverted before."""
+    return google_crc32c.value(data) if version >= 2 else zlib.crc32(data) ^ 0xFFFFFFFF
+
+
 def block(records: list[tuple[np.ndarray, bytes]], version: int = 2) -> bytes:
-    """Version 2 blocks carry the CRC-32C of their body, version 1 blocks zlib's CRC-32 uninverted."""
+    """A block whose sum is its version's (fixture_sum)."""
     heads = np.concatenate([h for h, _ in records])
     heads["var_len"] = [len(v) for _, v in records]
     body = heads.tobytes() + b"".join(v for _, v in records)
-    crc = google_crc32c.value(body) if version == 2 else zlib.crc32(body) ^ 0xFFFFFFFF
+    crc = fixture_sum(body, version)
     return (
         BLOCK_HEADER.build({"count": len(records), "var_bytes": len(body) - len(heads.tobytes()), "crc": crc})
         + body

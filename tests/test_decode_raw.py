@@ -5,14 +5,12 @@ as kmod/binfmt.h declares them. Expected times are worked out by hand from each 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
-import google_crc32c
 import pandas as pd
 import pytest
-from test_decode_binary import HEADER_TEXT, records
+from test_decode_binary import HEADER_TEXT, fixture_sum, records
 
 from mysysdig.decode.binary import FILE_HEADER, BinaryFormatError, follow_events, iter_frames
 from mysysdig.decode.raw import MAGIC, chunk_layout
@@ -65,7 +63,7 @@ def chunk(
     version: int = 2,
 ) -> bytes:
     """header_pad zeros after the header, as the module writes them to align the ring's blocks in the file.
-    The sum covers header (its crc 0) and data: CRC-32C from version 2, zlib's CRC-32 uninverted before."""
+    The sum (fixture_sum) covers the header, its crc 0, and the data."""
     fields = [
         b"SRAW",
         0,
@@ -86,7 +84,7 @@ def chunk(
     ]
     data = bytes(header_pad) + data
     summed = CHUNK.pack(*fields) + data
-    fields[1] = google_crc32c.value(summed) if version == 2 else zlib.crc32(summed) ^ 0xFFFFFFFF
+    fields[1] = fixture_sum(summed, version)
     return CHUNK.pack(*fields) + data
 
 
