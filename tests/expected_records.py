@@ -22,6 +22,7 @@ from typing import Any
 from mysysdig.symbols import resolve_symbol
 
 PATH = "/tmp/mysysdig-workload.txt"
+MISSING = "/tmp/mysysdig-missing-a"  # opened three times at one address, its last byte changed in between
 PAYLOAD = 'hello, world\\\\ \\"quoted\\"\\n\\x01\\xff'  # escaped form of the 25 bytes written and read back
 ARGV = ["/bin/sc_workload", "stage2", 'a "quoted" arg']
 FUTEX_WAKE, FUTEX_PRIVATE_FLAG = 1, 128  # <linux/futex.h>; Python's stdlib has no futex constants
@@ -94,6 +95,19 @@ STAGE2: list[Call] = [
             "buffer": PTR,
         },
         0,
+    ),
+    *(
+        Call(
+            "openat",
+            {
+                "dfd": Sym("AT_FDCWD", -100),
+                "filename": path,
+                "flags": Sym("O_RDONLY", os.O_RDONLY),
+                "mode": 0,
+            },
+            -errno.ENOENT,
+        )
+        for path in (MISSING, MISSING[:-1] + "b", MISSING)
     ),
     Call("dup", {"fildes": 3}, 4),
     Call("close", {"fd": 4}, 0),

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 
 #define PATH "/tmp/mysysdig-workload.txt"
+#define MISSING "/tmp/mysysdig-missing-a"	/* 23 bytes: 7 in its last word */
 /* Where the guest has this program; the 32-bit build is given its own. */
 #ifndef SELF
 #define SELF "/bin/sc_workload"
@@ -39,6 +40,7 @@ static const char payload[] = "hello, world\\ \"quoted\"\n\x01\xff";
 static int stage2(void)
 {
 	char buf[4096];
+	char missing[] = MISSING;
 	struct stat st;
 	int sv[2], n;
 	long fd, dupfd, s, child, tid, pid;
@@ -64,6 +66,16 @@ static int stage2(void)
 #endif
 	syscall(SYS_statx, AT_FDCWD, PATH, AT_SYMLINK_NOFOLLOW, STATX_SIZE,
 		buf);
+	/*
+	 * Three calls with the same arguments but for the path's last byte,
+	 * the last of its last word: the text writer reuses an argument
+	 * list's text only when the bytes behind the pointer are the same.
+	 */
+	syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
+	missing[sizeof(missing) - 2] = 'b';
+	syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
+	missing[sizeof(missing) - 2] = 'a';
+	syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
 	dupfd = syscall(SYS_dup, fd);
 	syscall(SYS_close, dupfd);
 	syscall(SYS_close, fd);
