@@ -4,6 +4,7 @@
  * docs/record-format.md. Runs in the writer thread only.
  */
 #include <linux/kernel.h>
+#include <linux/hash.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include "my_sysdig.h"
@@ -38,10 +39,10 @@ const u8 sc_plain_byte[256] = {
  * words: the pieces are short, where the string instructions memcpy uses
  * cost more than a loop (under QEMU's -icount one instruction per byte).
  * The first two words are copied whatever @len: most pieces (", fd=",
- * a syscall's name) fit in them, and a loop cost 6 instructions a word
- * and 8 to set up. @src must be readable, and the output have room, to 16
- * bytes or the next multiple of 8 past @len, whichever is more; the extra
- * bytes land past o->len and are overwritten.
+ * a syscall's name) fit in them; the rest two at a time, a loop costing
+ * 7 instructions per two words and 8 to set up. @src must be readable, and
+ * the output have room, to 16 bytes or the next multiple of 16 past @len,
+ * whichever is more; the extra bytes land past o->len and are overwritten.
  */
 static __always_inline void out_cached(struct sc_out *o, const char *src,
 				       u32 len)
@@ -51,9 +52,12 @@ static __always_inline void out_cached(struct sc_out *o, const char *src,
 
 	put_unaligned(get_unaligned((const u64 *)src), (u64 *)dst);
 	put_unaligned(get_unaligned((const u64 *)(src + 8)), (u64 *)(dst + 8));
-	for (i = 16; i < len; i += 8)
+	for (i = 16; i < len; i += 16) {
 		put_unaligned(get_unaligned((const u64 *)(src + i)),
 			      (u64 *)(dst + i));
+		put_unaligned(get_unaligned((const u64 *)(src + i + 8)),
+			      (u64 *)(dst + i + 8));
+	}
 	o->len += len;
 }
 
@@ -165,7 +169,7 @@ void sc_out_digits(struct sc_out *o, u64 v)
 static struct {
 	u64 sec;
 	u32 len;
-	char text[24];
+	char text[32];
 } ts_cache = { .sec = U64_MAX };
 
 static void sc_out_ts(struct sc_out *o, s64 ts)
@@ -406,6 +410,35 @@ static void render_thread(struct sc_out *o, const struct sc_event *ev,
 }
 
 /*
+ * A busy process makes the same calls with the same arguments again and
+ * again: an nginx worker stats the same paths, sets the same socket option
+ * on the same few connections and receives the same request, with the
+ * same results, for every request. Rendering a line was the writer's
+ * main cost in text, so it keeps the text of the lines it rendered, up to
+ * the nanoseconds of their timestamp, in a table indexed by a hash of what
+ * that text depends on (line_key()), and copies it when a call has the
+ * same inputs to the byte. Only the writer thread renders; the table is
+ * its own, allocated with the pieces.
+ */
+#define MEMO_BITS	10
+#define MEMO_KEY_WORDS	28	/* 12 for the call, the rest for captures */
+#define MEMO_TEXT	320	/* longest text kept */
+
+struct text_memo {
+	u32 tag;		/* nr + 1, flags, nargs, ncap; 0 while empty */
+	u32 words;		/* of key[] */
+	u32 len;		/* of text[] */
+	u64 key[MEMO_KEY_WORDS];
+	char text[MEMO_TEXT + 16];	/* out_cached() reads whole pairs of words */
+};
+
+static struct text_memo *memo;
+
+#ifndef __LITTLE_ENDIAN
+#error "key_add_capture() clears a capture's last bytes as little-endian words"
+#endif
+
+/*
  * Text that is the same on every line of a syscall: its name, each
  * argument's ", name=", and its number with the ", ts=" after it. Built
  * once when the writer starts in text mode, each piece padded to whole
@@ -471,7 +504,8 @@ int sc_render_init(void)
 	name_pieces = vzalloc(2 * sizeof(*name_pieces));
 	arg_pieces = vzalloc(2 * sizeof(*arg_pieces));
 	nr_pieces = vzalloc(2 * sizeof(*nr_pieces));
-	if (!name_pieces || !arg_pieces || !nr_pieces)
+	memo = vzalloc(sizeof(*memo) << MEMO_BITS);
+	if (!name_pieces || !arg_pieces || !nr_pieces || !memo)
 		goto fail;
 	pieces_build(&size);
 	piece_text = vzalloc(size + 64);
@@ -490,10 +524,12 @@ void sc_render_exit(void)
 	vfree(name_pieces);
 	vfree(arg_pieces);
 	vfree(nr_pieces);
+	vfree(memo);
 	piece_text = NULL;
 	name_pieces = NULL;
 	arg_pieces = NULL;
 	nr_pieces = NULL;
+	memo = NULL;
 }
 
 /* "pid=P, ", the start of every line, for the last process rendered */
@@ -525,26 +561,17 @@ static __always_inline void out_piece(struct sc_out *o,
 	out_cached(o, piece_text + pc->off, pc->len);
 }
 
-void sc_render_event(struct sc_out *o, const struct sc_event *ev,
-		     s64 real_offset)
+/* ", name=value" for each argument but the data one, which follows res */
+static __always_inline void render_args(struct sc_out *o,
+					const struct sc_event *ev,
+					const struct sc_desc *desc,
+					bool compat, bool pieces)
 {
-	bool compat = ev->flags & SC_EVF_COMPAT;
-	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
-				     sc_desc_of(compat, ev->nr);
-	const char *name = sc_name(compat, ev->nr);
-	int i, data_arg = -1;
-	bool pieces = piece_text && (u32)ev->nr < SC_NR_INFO_SIZE;
+	int i;
 
-	render_pid(o, ev->pid);
-	if (pieces && name)
-		out_piece(o, &name_pieces[compat][ev->nr]);
-	else
-		sc_out_str(o, name ?: "unknown");
-	for (i = 0; desc && i < desc->nargs; i++) {
-		if (sc_kind_is_data(desc->kinds[i])) {
-			data_arg = i;
+	for (i = 0; i < desc->nargs; i++) {
+		if (sc_kind_is_data(desc->kinds[i]))
 			continue;
-		}
 		if (pieces) {
 			out_piece(o, &arg_pieces[compat][ev->nr][i]);
 		} else {
@@ -557,15 +584,161 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 				      ev->ncap ? capture_of(ev, i) : NULL,
 				      desc->syms[i], compat);
 	}
+}
+
+/*
+ * A key is built in memo_key, the writer's own (a stack array would be
+ * cleared on every line by the kernel's stack initialisation), and hashed
+ * on the way.
+ */
+static u64 memo_key[MEMO_KEY_WORDS];
+
+struct memo_keyer {
+	u64 *end;
+	u64 hash;
+};
+
+static __always_inline void key_add(struct memo_keyer *k, u64 w)
+{
+	*k->end++ = w;
+	k->hash = (k->hash ^ w) * GOLDEN_RATIO_64;
+}
+
+/*
+ * A capture's head and bytes, the bytes past its length in the last word
+ * cleared; false when they do not fit.
+ */
+static __always_inline bool key_add_capture(struct memo_keyer *k,
+					    const struct sc_capture *cap)
+{
+	const u64 *data = (const u64 *)cap->data;
+	u32 words = cap->len / 8, i;
+
+	if (k->end + words + 2 > memo_key + MEMO_KEY_WORDS)
+		return false;
+	key_add(k, cap->arg | cap->flags << 8 | (u64)cap->len << 16);
+	for (i = 0; i < words; i++)
+		key_add(k, data[i]);
+	if (cap->len & 7)
+		key_add(k, data[i] & ((1ULL << 8 * (cap->len & 7)) - 1));
+	return true;
+}
+
+/*
+ * What a line's text up to its nanoseconds depends on: the syscall, the
+ * event's flags and its numbers of arguments and captures (in the tag),
+ * its thread, process and command name, the second of its timestamp, its
+ * result, its argument values and its captures. A captured pointer is in
+ * the key though the line shows the bytes instead: a few more misses, one
+ * plain loop. False when the key does not fit.
+ */
+static __always_inline bool line_key(struct memo_keyer *k,
+				     const struct sc_event *ev, u64 sec)
+{
+	const struct sc_capture *cap = sc_first_capture(ev);
+	int i;
+
+	key_add(k, ev->ids);
+	key_add(k, sc_comm_word(ev->comm, 0));
+	key_add(k, sc_comm_word(ev->comm, 1));
+	key_add(k, sec);
+	key_add(k, ev->ret);
+	for (i = 0; i < ev->nargs; i++)
+		key_add(k, ev->args[i]);
+	for (i = 0; i < ev->ncap; i++, cap = sc_next_capture(cap))
+		if (!key_add_capture(k, cap))
+			return false;
+	return true;
+}
+
+/*
+ * The key's slot; its text is appended when it holds the same key. The key
+ * is padded to whole pairs of words, compared a pair at a time.
+ */
+static __always_inline struct text_memo *memo_lookup(struct sc_out *o,
+						     struct memo_keyer *k,
+						     u32 tag, bool *hit)
+{
+	struct text_memo *slot = &memo[k->hash >> (64 - MEMO_BITS)];
+	u32 i, n;
+	u64 diff = 0;
+
+	if ((k->end - memo_key) & 1)
+		*k->end++ = 0;
+	n = k->end - memo_key;
+	*hit = false;
+	if (slot->tag != tag || slot->words != n)
+		return slot;
+	for (i = 0; i < n; i += 2)
+		diff |= (slot->key[i] ^ memo_key[i]) |
+			(slot->key[i + 1] ^ memo_key[i + 1]);
+	if (!diff) {
+		out_cached(o, slot->text, slot->len);
+		*hit = true;
+	}
+	return slot;
+}
+
+/* Keeps the text rendered since @start for the key in memo_key. */
+static void memo_keep(struct text_memo *slot, const struct memo_keyer *k,
+		      u32 tag, const struct sc_out *o, size_t start)
+{
+	u32 i, n = k->end - memo_key, len = o->len - start;
+
+	if (len > MEMO_TEXT)
+		return;
+	slot->tag = tag;
+	slot->words = n;
+	slot->len = len;
+	for (i = 0; i < n; i++)
+		slot->key[i] = memo_key[i];
+	for (i = 0; i < len; i += 8)
+		put_unaligned(get_unaligned((const u64 *)(o->buf + start + i)),
+			      (u64 *)(slot->text + i));
+}
+
+/*
+ * "pid=P, name, arg=value, ..., res=R, data=D": the call, up to the
+ * thread's part.
+ */
+static __always_inline void render_call(struct sc_out *o,
+					const struct sc_event *ev,
+					const struct sc_desc *desc,
+					const char *name, bool compat,
+					bool pieces)
+{
+	const struct sc_capture *cap;
+	int i, data_arg = -1;
+
+	render_pid(o, ev->pid);
+	if (pieces && name)
+		out_piece(o, &name_pieces[compat][ev->nr]);
+	else
+		sc_out_str(o, name ?: "unknown");
+	if (desc) {
+		render_args(o, ev, desc, compat, pieces);
+		for (i = 0; i < desc->nargs; i++)
+			if (sc_kind_is_data(desc->kinds[i]))
+				data_arg = i;
+	}
 	if (!(ev->flags & SC_EVF_NO_RETURN)) {
 		sc_out_lit(o, ", res=");
 		sc_out_s64(o, ev->ret);
 	}
-	if (data_arg >= 0 && capture_of(ev, data_arg)) {
+	cap = data_arg >= 0 ? capture_of(ev, data_arg) : NULL;
+	if (cap) {
 		sc_out_lit(o, ", data=");
-		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg],
-			      capture_of(ev, data_arg), NULL, compat);
+		sc_render_arg(o, desc->kinds[data_arg], ev->args[data_arg], cap,
+			      NULL, compat);
 	}
+}
+
+/* ", tid=T, comm=\"C\", abi=64, nr=N, ts=" */
+static __always_inline void render_thread_nr(struct sc_out *o,
+					     const struct sc_event *ev,
+					     const char *name, bool compat,
+					     bool pieces)
+{
 	render_thread(o, ev, compat);
 	if (pieces && name) {
 		out_piece(o, &nr_pieces[compat][ev->nr]);
@@ -573,7 +746,57 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		sc_out_u64(o, ev->nr);
 		sc_out_lit(o, ", ts=");
 	}
-	sc_out_ts(o, (s64)ev->enter_ns + real_offset);
+}
+
+/*
+ * A line up to the nanoseconds of its timestamp, from the memo when the
+ * same thread made the same call with the same inputs and result in the
+ * same second, else rendered and kept (see text_memo).
+ */
+static void render_memo(struct sc_out *o, const struct sc_event *ev,
+			const struct sc_desc *desc, const char *name,
+			bool compat, u64 sec)
+{
+	u32 tag = (ev->nr + 1) | (u32)ev->flags << 16 | ev->nargs << 24 |
+		  ev->ncap << 28;
+	struct memo_keyer k = { memo_key, tag };
+	struct text_memo *slot = NULL;
+	size_t start = o->len;
+	bool hit;
+
+	if (line_key(&k, ev, sec)) {
+		slot = memo_lookup(o, &k, tag, &hit);
+		if (hit)
+			return;
+	}
+	render_call(o, ev, desc, name, compat, true);
+	render_thread_nr(o, ev, name, compat, true);
+	sc_out_u64(o, sec);
+	if (slot)
+		memo_keep(slot, &k, tag, o, start);
+}
+
+void sc_render_event(struct sc_out *o, const struct sc_event *ev,
+		     s64 real_offset)
+{
+	bool compat = ev->flags & SC_EVF_COMPAT;
+	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
+				     sc_desc_of(compat, ev->nr);
+	const char *name = sc_name(compat, ev->nr);
+	bool pieces = piece_text && (u32)ev->nr < SC_NR_INFO_SIZE;
+	s64 ts = (s64)ev->enter_ns + real_offset;
+
+	if (pieces && name && memo && ts >= NSEC_PER_SEC) {
+		u64 sec = (u64)ts / NSEC_PER_SEC;
+
+		render_memo(o, ev, desc, name, compat, sec);
+		put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
+		o->len += 9;
+	} else {
+		render_call(o, ev, desc, name, compat, pieces);
+		render_thread_nr(o, ev, name, compat, pieces);
+		sc_out_ts(o, ts);
+	}
 	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
 		sc_out_lit(o, ", lat=");
 		sc_out_u64(o, ev->exit_ns - ev->enter_ns);
