@@ -748,13 +748,20 @@ static __always_inline void render_thread_nr(struct sc_out *o,
 	}
 }
 
+/* The call's argument descriptions, unless its arguments were gone */
+static __always_inline const struct sc_desc *event_desc(const struct sc_event *ev,
+							bool compat)
+{
+	return ev->flags & SC_EVF_NO_ARGS ? NULL : sc_desc_of(compat, ev->nr);
+}
+
 /*
  * A line up to the nanoseconds of its timestamp, from the memo when the
  * same thread made the same call with the same inputs and result in the
- * same second, else rendered and kept (see text_memo).
+ * same second, else rendered and kept (see text_memo). For a syscall
+ * with pieces, which has a name.
  */
 static void render_memo(struct sc_out *o, const struct sc_event *ev,
-			const struct sc_desc *desc, const char *name,
 			bool compat, u64 sec)
 {
 	u32 tag = (ev->nr + 1) | (u32)ev->flags << 16 | ev->nargs << 24 |
@@ -762,6 +769,7 @@ static void render_memo(struct sc_out *o, const struct sc_event *ev,
 	struct memo_keyer k = { memo_key, tag };
 	struct text_memo *slot = NULL;
 	size_t start = o->len;
+	const char *name;
 	bool hit;
 
 	if (line_key(&k, ev, sec)) {
@@ -769,7 +777,8 @@ static void render_memo(struct sc_out *o, const struct sc_event *ev,
 		if (hit)
 			return;
 	}
-	render_call(o, ev, desc, name, compat, true);
+	name = sc_name(compat, ev->nr);
+	render_call(o, ev, event_desc(ev, compat), name, compat, true);
 	render_thread_nr(o, ev, name, compat, true);
 	sc_out_u64(o, sec);
 	if (slot)
@@ -780,20 +789,21 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 		     s64 real_offset)
 {
 	bool compat = ev->flags & SC_EVF_COMPAT;
-	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
-				     sc_desc_of(compat, ev->nr);
-	const char *name = sc_name(compat, ev->nr);
 	bool pieces = piece_text && (u32)ev->nr < SC_NR_INFO_SIZE;
 	s64 ts = (s64)ev->enter_ns + real_offset;
 
-	if (pieces && name && memo && ts >= NSEC_PER_SEC) {
+	if (pieces && name_pieces[compat][ev->nr].len && memo &&
+	    ts >= NSEC_PER_SEC) {
 		u64 sec = (u64)ts / NSEC_PER_SEC;
 
-		render_memo(o, ev, desc, name, compat, sec);
+		render_memo(o, ev, compat, sec);
 		put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
 		o->len += 9;
 	} else {
-		render_call(o, ev, desc, name, compat, pieces);
+		const char *name = sc_name(compat, ev->nr);
+
+		render_call(o, ev, event_desc(ev, compat), name, compat,
+			    pieces);
 		render_thread_nr(o, ev, name, compat, pieces);
 		sc_out_ts(o, ts);
 	}
