@@ -172,17 +172,9 @@ static struct {
 	char text[32];
 } ts_cache = { .sec = U64_MAX };
 
-static void sc_out_ts(struct sc_out *o, s64 ts)
+/* The seconds of a timestamp, as cached text */
+static __always_inline void out_seconds(struct sc_out *o, u64 sec)
 {
-	u64 sec;
-	u32 nsec;
-
-	if (ts < NSEC_PER_SEC) {
-		sc_out_s64(o, ts);
-		return;
-	}
-	sec = (u64)ts / NSEC_PER_SEC;
-	nsec = (u64)ts - sec * NSEC_PER_SEC;
 	if (sec != ts_cache.sec) {
 		struct sc_out tmp = { .buf = ts_cache.text, .size = sizeof(ts_cache.text) };
 
@@ -191,7 +183,19 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 		ts_cache.sec = sec;
 	}
 	out_cached(o, ts_cache.text, ts_cache.len);
-	put_digits32(o->buf + o->len, nsec, 9);
+}
+
+static void sc_out_ts(struct sc_out *o, s64 ts)
+{
+	u64 sec;
+
+	if (ts < NSEC_PER_SEC) {
+		sc_out_s64(o, ts);
+		return;
+	}
+	sec = (u64)ts / NSEC_PER_SEC;
+	out_seconds(o, sec);
+	put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
 	o->len += 9;
 }
 
@@ -381,8 +385,9 @@ static struct {
 	char text[64 + 4 * TASK_COMM_LEN];
 } thread_cache = { .tid = -1 };
 
-static void render_thread(struct sc_out *o, const struct sc_event *ev,
-			  bool compat)
+static __always_inline void render_thread(struct sc_out *o,
+					  const struct sc_event *ev,
+					  bool compat)
 {
 	u64 lo = sc_comm_word(ev->comm, 0);
 	u64 hi = sc_comm_word(ev->comm, 1);
@@ -433,6 +438,19 @@ struct text_memo {
 };
 
 static struct text_memo *memo;
+
+/*
+ * A syscall whose lines keep missing the memo (their results or arguments
+ * vary: read's count, epoll_wait's events) stops paying for the key: after
+ * MEMO_MISSES misses in a row its lines are rendered without the memo, but
+ * for one in MEMO_RETRY of such lines, which tries it again. A line that
+ * misses costs about a sixth more than one rendered without the memo.
+ */
+#define MEMO_MISSES	16
+#define MEMO_RETRY	64
+
+static u8 memo_misses[2][SC_NR_INFO_SIZE];
+static u32 memo_retry;
 
 #ifndef __LITTLE_ENDIAN
 #error "key_add_capture() clears a capture's last bytes as little-endian words"
@@ -505,6 +523,7 @@ int sc_render_init(void)
 	arg_pieces = vzalloc(2 * sizeof(*arg_pieces));
 	nr_pieces = vzalloc(2 * sizeof(*nr_pieces));
 	memo = vzalloc(sizeof(*memo) << MEMO_BITS);
+	memset(memo_misses, 0, sizeof(memo_misses));
 	if (!name_pieces || !arg_pieces || !nr_pieces || !memo)
 		goto fail;
 	pieces_build(&size);
@@ -539,7 +558,7 @@ static struct {
 	char text[32];
 } pid_cache = { .pid = -1 };
 
-static void render_pid(struct sc_out *o, s32 pid)
+static __always_inline void render_pid(struct sc_out *o, s32 pid)
 {
 	size_t start = o->len;
 
@@ -561,17 +580,22 @@ static __always_inline void out_piece(struct sc_out *o,
 	out_cached(o, piece_text + pc->off, pc->len);
 }
 
-/* ", name=value" for each argument but the data one, which follows res */
-static __always_inline void render_args(struct sc_out *o,
-					const struct sc_event *ev,
-					const struct sc_desc *desc,
-					bool compat, bool pieces)
+/*
+ * ", name=value" for each argument but the data one, which follows res;
+ * returns the data argument's index, or -1.
+ */
+static __always_inline int render_args(struct sc_out *o,
+				       const struct sc_event *ev,
+				       const struct sc_desc *desc,
+				       bool compat, bool pieces)
 {
-	int i;
+	int i, data_arg = -1;
 
 	for (i = 0; i < desc->nargs; i++) {
-		if (sc_kind_is_data(desc->kinds[i]))
+		if (sc_kind_is_data(desc->kinds[i])) {
+			data_arg = i;
 			continue;
+		}
 		if (pieces) {
 			out_piece(o, &arg_pieces[compat][ev->nr][i]);
 		} else {
@@ -584,6 +608,7 @@ static __always_inline void render_args(struct sc_out *o,
 				      ev->ncap ? capture_of(ev, i) : NULL,
 				      desc->syms[i], compat);
 	}
+	return data_arg;
 }
 
 /*
@@ -708,19 +733,15 @@ static __always_inline void render_call(struct sc_out *o,
 					bool pieces)
 {
 	const struct sc_capture *cap;
-	int i, data_arg = -1;
+	int data_arg = -1;
 
 	render_pid(o, ev->pid);
 	if (pieces && name)
 		out_piece(o, &name_pieces[compat][ev->nr]);
 	else
 		sc_out_str(o, name ?: "unknown");
-	if (desc) {
-		render_args(o, ev, desc, compat, pieces);
-		for (i = 0; i < desc->nargs; i++)
-			if (sc_kind_is_data(desc->kinds[i]))
-				data_arg = i;
-	}
+	if (desc)
+		data_arg = render_args(o, ev, desc, compat, pieces);
 	if (!(ev->flags & SC_EVF_NO_RETURN)) {
 		sc_out_lit(o, ", res=");
 		sc_out_s64(o, ev->ret);
@@ -759,9 +780,9 @@ static __always_inline const struct sc_desc *event_desc(const struct sc_event *e
  * A line up to the nanoseconds of its timestamp, from the memo when the
  * same thread made the same call with the same inputs and result in the
  * same second, else rendered and kept (see text_memo). For a syscall
- * with pieces, which has a name.
+ * with pieces, which has a name. Returns whether the memo had the line.
  */
-static void render_memo(struct sc_out *o, const struct sc_event *ev,
+static bool render_memo(struct sc_out *o, const struct sc_event *ev,
 			bool compat, u64 sec)
 {
 	u32 tag = (ev->nr + 1) | (u32)ev->flags << 16 | ev->nargs << 24 |
@@ -775,14 +796,15 @@ static void render_memo(struct sc_out *o, const struct sc_event *ev,
 	if (line_key(&k, ev, sec)) {
 		slot = memo_lookup(o, &k, tag, &hit);
 		if (hit)
-			return;
+			return true;
 	}
 	name = sc_name(compat, ev->nr);
 	render_call(o, ev, event_desc(ev, compat), name, compat, true);
 	render_thread_nr(o, ev, name, compat, true);
-	sc_out_u64(o, sec);
+	out_seconds(o, sec);
 	if (slot)
 		memo_keep(slot, &k, tag, o, start);
+	return false;
 }
 
 void sc_render_event(struct sc_out *o, const struct sc_event *ev,
@@ -791,12 +813,17 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 	bool compat = ev->flags & SC_EVF_COMPAT;
 	bool pieces = piece_text && (u32)ev->nr < SC_NR_INFO_SIZE;
 	s64 ts = (s64)ev->enter_ns + real_offset;
+	u8 *misses = pieces ? &memo_misses[compat][ev->nr] : NULL;
 
-	if (pieces && name_pieces[compat][ev->nr].len && memo &&
-	    ts >= NSEC_PER_SEC) {
+	if (misses && name_pieces[compat][ev->nr].len && memo &&
+	    ts >= NSEC_PER_SEC &&
+	    (*misses < MEMO_MISSES || !(++memo_retry % MEMO_RETRY))) {
 		u64 sec = (u64)ts / NSEC_PER_SEC;
 
-		render_memo(o, ev, compat, sec);
+		if (render_memo(o, ev, compat, sec))
+			*misses = 0;
+		else if (*misses < MEMO_MISSES)
+			++*misses;
 		put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
 		o->len += 9;
 	} else {
