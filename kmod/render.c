@@ -444,7 +444,8 @@ static struct text_memo *memo;
  * vary: read's count, epoll_wait's events) stops paying for the key: after
  * MEMO_MISSES misses in a row its lines are rendered without the memo, but
  * for one in MEMO_RETRY of such lines, which tries it again. A line that
- * misses costs about a sixth more than one rendered without the memo.
+ * misses costs about a quarter more than one rendered without the memo
+ * (nginx's lines, all made to miss: 1,657 instructions each against 1,314).
  */
 #define MEMO_MISSES	16
 #define MEMO_RETRY	64
