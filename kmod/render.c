@@ -640,7 +640,7 @@ static __always_inline bool key_add_capture(struct memo_keyer *k,
 	const u64 *data = (const u64 *)cap->data;
 	u32 words = cap->len / 8, i;
 
-	if (k->end + words + 2 > memo_key + MEMO_KEY_WORDS)
+	if (k->end - memo_key + words + 2 > MEMO_KEY_WORDS)
 		return false;
 	key_add(k, cap->arg | cap->flags << 8 | (u64)cap->len << 16);
 	for (i = 0; i < words; i++)
