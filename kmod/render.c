@@ -185,6 +185,13 @@ static __always_inline void out_seconds(struct sc_out *o, u64 sec)
 	out_cached(o, ts_cache.text, ts_cache.len);
 }
 
+/* The nine digits of a timestamp's nanoseconds, @sec its seconds */
+static __always_inline void out_nanoseconds(struct sc_out *o, s64 ts, u64 sec)
+{
+	put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
+	o->len += 9;
+}
+
 static void sc_out_ts(struct sc_out *o, s64 ts)
 {
 	u64 sec;
@@ -195,8 +202,7 @@ static void sc_out_ts(struct sc_out *o, s64 ts)
 	}
 	sec = (u64)ts / NSEC_PER_SEC;
 	out_seconds(o, sec);
-	put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
-	o->len += 9;
+	out_nanoseconds(o, ts, sec);
 }
 
 /*
@@ -770,11 +776,17 @@ static __always_inline void render_thread_nr(struct sc_out *o,
 	}
 }
 
-/* The call's argument descriptions, unless its arguments were gone */
-static __always_inline const struct sc_desc *event_desc(const struct sc_event *ev,
-							bool compat)
+/* A line rendered up to its timestamp: the call, then ", tid=..., ts=" */
+static __always_inline void render_line_start(struct sc_out *o,
+					      const struct sc_event *ev,
+					      bool compat, bool pieces)
 {
-	return ev->flags & SC_EVF_NO_ARGS ? NULL : sc_desc_of(compat, ev->nr);
+	const struct sc_desc *desc = ev->flags & SC_EVF_NO_ARGS ? NULL :
+				     sc_desc_of(compat, ev->nr);
+	const char *name = sc_name(compat, ev->nr);
+
+	render_call(o, ev, desc, name, compat, pieces);
+	render_thread_nr(o, ev, name, compat, pieces);
 }
 
 /*
@@ -791,7 +803,6 @@ static bool render_memo(struct sc_out *o, const struct sc_event *ev,
 	struct memo_keyer k = { memo_key, tag };
 	struct text_memo *slot = NULL;
 	size_t start = o->len;
-	const char *name;
 	bool hit;
 
 	if (line_key(&k, ev, sec)) {
@@ -799,9 +810,7 @@ static bool render_memo(struct sc_out *o, const struct sc_event *ev,
 		if (hit)
 			return true;
 	}
-	name = sc_name(compat, ev->nr);
-	render_call(o, ev, event_desc(ev, compat), name, compat, true);
-	render_thread_nr(o, ev, name, compat, true);
+	render_line_start(o, ev, compat, true);
 	out_seconds(o, sec);
 	if (slot)
 		memo_keep(slot, &k, tag, o, start);
@@ -825,14 +834,9 @@ void sc_render_event(struct sc_out *o, const struct sc_event *ev,
 			*misses = 0;
 		else if (*misses < MEMO_MISSES)
 			++*misses;
-		put_digits32(o->buf + o->len, (u64)ts - sec * NSEC_PER_SEC, 9);
-		o->len += 9;
+		out_nanoseconds(o, ts, sec);
 	} else {
-		const char *name = sc_name(compat, ev->nr);
-
-		render_call(o, ev, event_desc(ev, compat), name, compat,
-			    pieces);
-		render_thread_nr(o, ev, name, compat, pieces);
+		render_line_start(o, ev, compat, pieces);
 		sc_out_ts(o, ts);
 	}
 	if (!(ev->flags & (SC_EVF_NO_ENTRY | SC_EVF_NO_RETURN))) {
