@@ -20,6 +20,9 @@
 struct sc_filter __rcu *sc_active_filter;
 static DEFINE_MUTEX(filter_lock);
 
+DEFINE_STATIC_KEY_FALSE(sc_one_name_key);
+char sc_one_name[TASK_COMM_LEN] __aligned(8);
+
 /* The values as given, kept to print them back through sysfs. */
 static int param_pid;
 static int param_exclude_pid;
@@ -144,6 +147,41 @@ fail:
  */
 static bool module_ready;
 
+/*
+ * Takes the probes off sc_one_name: once the key is off, no probe can
+ * start reading the name, and after the grace period none still is (they
+ * run with preemption disabled). Only then may the name change.
+ */
+static void one_name_off(void)
+{
+	if (!static_key_enabled(&sc_one_name_key))
+		return;
+	static_branch_disable(&sc_one_name_key);
+	synchronize_rcu();
+}
+
+/*
+ * Publishes @f, with sc_one_name its name when it has one name, and
+ * returns the filter it replaces. The name changes only with the key off;
+ * an unchanged name keeps it on, and a probe may then pass the new filter
+ * on after matching the name, as any probe may see either filter while it
+ * changes.
+ */
+static struct sc_filter *filter_swap(struct sc_filter *f)
+{
+	struct sc_filter *old;
+
+	if (!f || !f->one_name || memcmp(sc_one_name, f->names[0], TASK_COMM_LEN))
+		one_name_off();
+	old = rcu_replace_pointer(sc_active_filter, f,
+				  lockdep_is_held(&filter_lock));
+	if (f && f->one_name && !static_key_enabled(&sc_one_name_key)) {
+		memcpy(sc_one_name, f->names[0], TASK_COMM_LEN);
+		static_branch_enable(&sc_one_name_key);
+	}
+	return old;
+}
+
 static int filter_rebuild(void)
 {
 	struct sc_filter *f, *old;
@@ -153,8 +191,7 @@ static int filter_rebuild(void)
 	f = filter_build();
 	if (IS_ERR(f))
 		return PTR_ERR(f);
-	old = rcu_replace_pointer(sc_active_filter, f,
-				  lockdep_is_held(&filter_lock));
+	old = filter_swap(f);
 	if (old)
 		call_rcu(&old->rcu, filter_free_rcu);
 	return 0;
@@ -179,8 +216,7 @@ void sc_filter_free_all(void)
 
 	mutex_lock(&filter_lock);
 	module_ready = false;
-	old = rcu_replace_pointer(sc_active_filter, NULL,
-				  lockdep_is_held(&filter_lock));
+	old = filter_swap(NULL);
 	mutex_unlock(&filter_lock);
 	synchronize_rcu();
 	filter_free(old);

@@ -91,6 +91,18 @@ struct sc_filter {
 };
 
 extern struct sc_filter __rcu *sc_active_filter;
+
+/*
+ * proc_name with one name, the common filter, also keeps its name outside
+ * the RCU-published filter: a miss (almost every call of every other task)
+ * then compares two words without first loading the filter and testing
+ * its mode. The key is on only while sc_one_name is the active filter's
+ * name: filter.c turns it off and waits for the probes before it changes
+ * the name.
+ */
+DECLARE_STATIC_KEY_FALSE(sc_one_name_key);
+extern char sc_one_name[TASK_COMM_LEN] __aligned(8);
+
 extern unsigned int sc_snaplen;
 extern unsigned int sc_flush_ms;
 extern unsigned long sc_max_size;
@@ -233,6 +245,7 @@ struct sc_nr_info {
 };
 
 #define SC_NR_INFO_SIZE 1024	/* above every native and compat table */
+static_assert(!(SC_NR_INFO_SIZE & (SC_NR_INFO_SIZE - 1)));	/* a mask */
 extern struct sc_nr_info sc_nr_infos[2][SC_NR_INFO_SIZE];
 /* each number's flags in either ABI: what the probes check before the ABI */
 extern u8 sc_nr_any_flags_table[SC_NR_INFO_SIZE];
@@ -252,6 +265,17 @@ static __always_inline const struct sc_desc *sc_desc_of(bool compat, long nr)
 static __always_inline u8 sc_nr_any_flags(long nr)
 {
 	return (unsigned long)nr < SC_NR_INFO_SIZE ? sc_nr_any_flags_table[nr] : 0;
+}
+
+/*
+ * Whether @nr may be an exec, for the entry of every call of every task
+ * the filter does not select: the number is masked instead of checked, so
+ * a number past the table reads another's flags. A false yes only sends
+ * the call to the slow path, which looks the number up exactly.
+ */
+static __always_inline bool sc_nr_maybe_exec(long nr)
+{
+	return sc_nr_any_flags_table[nr & (SC_NR_INFO_SIZE - 1)] & SC_NR_EXEC;
 }
 
 static __always_inline struct sc_nr_info sc_nr_info(bool compat, long nr)

@@ -260,7 +260,7 @@ static __always_inline bool unselected_exec(struct pt_regs *regs, long arg,
 					    bool at_exit)
 {
 	if (!at_exit)
-		return sc_nr_any_flags(arg) & SC_NR_EXEC;
+		return sc_nr_maybe_exec(arg);
 	return arg < 0 &&
 	       (sc_nr_any_flags(syscall_get_nr(current, regs)) & SC_NR_EXEC);
 }
@@ -282,13 +282,22 @@ static __always_inline void probe_filter(struct pt_regs *regs, long arg,
 
 	probe_begin();
 	/*
-	 * Never NULL here: main.c publishes the filter before it registers
-	 * the probes and withdraws it only once they are gone.
+	 * The filter is never NULL here: main.c publishes it before it
+	 * registers the probes and withdraws it only once they are gone.
 	 */
-	f = rcu_dereference_sched(sc_active_filter);
-	task_selected = sc_task_selected(f, current);
-	if (task_selected || unlikely(unselected_exec(regs, arg, at_exit)))
-		selected(f, regs, arg, task_selected);
+	if (static_branch_likely(&sc_one_name_key)) {
+		task_selected = sc_comm_same(current->comm, sc_one_name);
+		if (task_selected ||
+		    unlikely(unselected_exec(regs, arg, at_exit)))
+			selected(rcu_dereference_sched(sc_active_filter), regs,
+				 arg, task_selected);
+	} else {
+		f = rcu_dereference_sched(sc_active_filter);
+		task_selected = sc_task_selected(f, current);
+		if (task_selected ||
+		    unlikely(unselected_exec(regs, arg, at_exit)))
+			selected(f, regs, arg, task_selected);
+	}
 	probe_end();
 }
 

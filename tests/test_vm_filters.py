@@ -52,6 +52,12 @@ SCRIPT = "\n".join(
             before_go=f"echo $SP > {PARAMS}/pid; cat {PARAMS}/pid > /out/runtime.param",
             after=f"echo 0 > {PARAMS}/pid",
         ),
+        # the syscalls under the same one name, then that name for another (the probes' copy changes)
+        scenario(
+            "renamed",
+            "insmod /my_sysdig.ko proc_name=nothing-yet || exit 20",
+            before_go=f"echo getppid,close > {PARAMS}/syscalls && echo sc_spinner > {PARAMS}/proc_name",
+        ),
         scenario(
             "syscalls",
             "insmod /my_sysdig.ko proc_name=sc_spinner,sc_workload syscalls=getppid,close || exit 20",
@@ -108,6 +114,13 @@ def test_filter_changed_at_run_time(run):
     sp, wl, records = load(run, "runtime")
     assert {r.pid for r in records} == {sp}
     # set before /tmp/go appeared, so every getppid of the spinner is in
+    assert getppid_of(records, sp) == N
+
+
+def test_one_name_changed_to_another_at_run_time(run):
+    sp, wl, records = load(run, "renamed")
+    assert {r.pid for r in records} == {sp}
+    assert {r.syscall for r in records} <= {"getppid", "close"}
     assert getppid_of(records, sp) == N
 
 
