@@ -70,7 +70,8 @@ def test_targets_are_judged_from_the_numbers():
     }
     wrk = {cid: sum(r["load"]["wrk"]["rps"] for r in c["rounds"]) / 2000 for cid, c in cases.items()}
     text = "\n".join(targets(cases, cases["baseline"], wrk))
-    assert "0.40 points (0.986 vs 0.990): met" in text
+    assert "0.40 points, the mean of 2 pairs of runs back to back (0.40, 0.40, standard error 0.00)" in text
+    assert "standard error 0.00): met" in text
     assert "bin: 0.950 of baseline req/s, target >= 0.95, 0 dropped: met" in text
     assert "text: 0.950 of baseline req/s, target >= 0.90, 6 dropped: **missed**" in text
     assert "getppid, deferred: 155 guest instructions per call above the empty probes" in text
@@ -93,3 +94,25 @@ def test_targets_of_a_one_round_run():
     wrk = {cid: c["rounds"][0]["load"]["wrk"]["rps"] / 1000 for cid, c in cases.items()}
     text = "\n".join(targets(cases, cases["baseline"], wrk))
     assert "bin: 0.900 of baseline req/s, target >= 0.95, 2 dropped: **missed**" in text
+
+
+def test_filter_miss_pairs_add_to_the_rounds():
+    """The extra pairs count against the rounds' mean baseline; a pair with a failed run is left out."""
+    cases = {
+        c["id"]: c
+        for c in [
+            case("baseline", "none", [1000, 1010]),  # mean 1005
+            case("floor", "floor", [990, 1000]),
+            case("mysysdig_nomatch", "nomatch", [985, 990]),  # 0.50 and 0.99 points
+        ]
+    }
+    pairs = [
+        {"pair": 1, "first": "floor", "rps": {"floor": 990.0, "mysysdig_nomatch": 989.0}},  # 0.10
+        {"pair": 2, "first": "mysysdig_nomatch", "rps": {"floor": 992.0, "mysysdig_nomatch": None}},
+        {"pair": 3, "first": "floor", "rps": {"floor": 991.0, "mysysdig_nomatch": 990.0}},  # 0.10
+    ]
+    wrk = {cid: 0.99 for cid in cases}
+    text = "\n".join(targets(cases, cases["baseline"], wrk, pairs))
+    # mean (0.50 + 0.99 + 0.10 + 0.10) / 4 = 0.42; sample sd 0.42, standard error 0.21
+    assert "0.42 points, the mean of 4 pairs of runs back to back (0.50, 0.99, 0.10, 0.10" in text
+    assert "standard error 0.21): met" in text
