@@ -569,14 +569,19 @@ def summary(data: dict[str, Any]) -> list[str]:
 NS_PER_INSN = 8  # -icount shift=3: each guest instruction advances guest time 2^3 ns
 
 
+FASTEST_CANDIDATES = ("mysysdig_nginx_raw", "mysysdig_nginx_bin")
+
+
 def targets(
     cases: dict[str, Any],
     base: dict[str, Any],
     wrk: dict[str, float | None],
     miss_pairs: Sequence[dict[str, Any]] = (),
 ) -> list[str]:
-    """The issue's targets, each checked against this run's numbers."""
+    """The issue's targets, each checked against this run's numbers, then the same bars applied to the
+    configurations they are not set for (binary, the page cache), so that a reader sees those too."""
     out = ["", "## Targets (issue 6), checked against this run", ""]
+    other = ["", "## The same bars for the other configurations (not targets of the issue)", ""]
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "**missed**"
@@ -593,32 +598,37 @@ def targets(
             f"of {len(gaps)} pairs of runs back to back ({', '.join(f'{g:.2f}' for g in gaps)}{spread}): "
             f"{verdict(mean <= 0.5)}."
         )
+    # "the fastest record format": whichever of raw and binary measured faster in this run
+    measured = [cid for cid in FASTEST_CANDIDATES if wrk.get(cid) is not None]
+    fastest = max(measured, key=lambda cid: wrk[cid] or 0) if measured else None
     goals = (
-        ("mysysdig_nginx_raw", 0.95),
-        ("mysysdig_nginx_bin", 0.95),
-        ("mysysdig_nginx", 0.90),
-        ("mysysdig_nginx_bin_buffered", 0.95),
-        ("mysysdig_nginx_buffered", 0.90),
+        *((cid, 0.95, cid == fastest) for cid in FASTEST_CANDIDATES),
+        ("mysysdig_nginx", 0.90, True),
+        ("mysysdig_nginx_bin_buffered", 0.95, False),
+        ("mysysdig_nginx_buffered", 0.90, False),
     )
-    for cid, goal in goals:
+    for cid, goal, is_target in goals:
         ratio = wrk.get(cid)
-        if ratio is not None:
-            rounds = range(len(cases[cid]["rounds"]))
-            drops = sum(_get(cases[cid], r, "load", "mysysdig_final", "dropped") or 0 for r in rounds)
-            direct = _get(cases[cid], 0, "load", "mysysdig_stats", "direct_io")
-            ways = {1: ", file written with direct I/O", 0: ", file written through the page cache"}
-            how = ways.get(direct, "")
-            out.append(
-                f"- {cases[cid]['label']}: {ratio:.3f} of baseline req/s, target >= {goal:.2f}, "
-                f"{drops:.0f} dropped{how}: {verdict(ratio >= goal and drops == 0)}."
-            )
+        if ratio is None:
+            continue
+        rounds = range(len(cases[cid]["rounds"]))
+        drops = sum(_get(cases[cid], r, "load", "mysysdig_final", "dropped") or 0 for r in rounds)
+        direct = _get(cases[cid], 0, "load", "mysysdig_stats", "direct_io")
+        ways = {1: ", file written with direct I/O", 0: ", file written through the page cache"}
+        how = ways.get(direct, "")
+        which = " (the fastest format in this run)" if cid == fastest else ""
+        (out if is_target else other).append(
+            f"- {cases[cid]['label']}{which}: {ratio:.3f} of baseline req/s, target >= {goal:.2f}, "
+            f"{drops:.0f} dropped{how}: {verdict(ratio >= goal and drops == 0)}."
+        )
     ref = _get(cases.get("floor", {}), 0, "micro", "per_call_ns", "getppid") if "floor" in cases else None
-    for cid in ("mysysdig_deferred", "mysysdig_nginx_bin"):
+    # the target is the probe's per-event cost: with the writer deferred, none of the writer's work is in it
+    for cid, is_target in (("mysysdig_deferred", True), ("mysysdig_nginx_bin", False)):
         value = _get(cases[cid], 0, "micro", "per_call_ns", "getppid") if cid in cases else None
         if value and ref:
             insns = (value - ref) / NS_PER_INSN
             label = cases[cid]["micro_label"] or cases[cid]["label"]
-            out.append(
+            (out if is_target else other).append(
                 f"- getppid, {label}: {insns:.0f} guest instructions per call above the empty probes, "
                 f"target <= 150: {verdict(insns <= 150)}."
             )
@@ -638,7 +648,7 @@ def targets(
                 f"- {cases[mine]['label']} {a:.3f} vs {cases[peer]['label']} {b:.3f}: "
                 f"{'cheaper' if a > b else '**costlier**'}."
             )
-    return out
+    return out + (other if len(other) > 3 else [])
 
 
 def markdown(data: dict[str, Any]) -> str:
