@@ -8,6 +8,9 @@ with `-icount shift=3,sleep=off -smp 1` so that guest time counts instructions a
   micro phase  tracer on, bench/scbench: N x getppid, N x 4 KiB read of a file, N x 64-byte write to
                /dev/null, timed in the guest with clock_gettime; tracer off
 
+After the rounds, --miss-pairs more load phases (wrk only) of the empty probes and the filter miss, back
+to back, alternating which goes first: that target is a gap about as small as one run's spread.
+
 In the micro phase the "target" of a case (the process my_sysdig's proc_name, LTTng's pid tracker or strace
 picks) is scbench itself instead of the nginx worker. Guest nanoseconds under -icount are instruction counts:
 only ratios to the baseline mean anything.
@@ -444,6 +447,7 @@ def filter_miss_gaps(
 
 
 def baseline_rps(base: dict[str, Any]) -> float | None:
+    """The rounds' mean: the extra pairs run no baseline of their own."""
     values = [v for r in range(len(base["rounds"])) if (v := _get(base, r, "load", "wrk", "rps"))]
     return sum(values) / len(values) if values else None
 
