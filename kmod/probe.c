@@ -286,18 +286,15 @@ static __always_inline void probe_filter(struct pt_regs *regs, long arg,
 	 * registers the probes and withdraws it only once they are gone.
 	 */
 	if (static_branch_likely(&sc_one_name_key)) {
+		f = NULL;	/* loaded only for a call that goes on */
 		task_selected = sc_comm_same(current->comm, sc_one_name);
-		if (task_selected ||
-		    unlikely(unselected_exec(regs, arg, at_exit)))
-			selected(rcu_dereference_sched(sc_active_filter), regs,
-				 arg, task_selected);
 	} else {
 		f = rcu_dereference_sched(sc_active_filter);
 		task_selected = sc_task_selected(f, current);
-		if (task_selected ||
-		    unlikely(unselected_exec(regs, arg, at_exit)))
-			selected(f, regs, arg, task_selected);
 	}
+	if (task_selected || unlikely(unselected_exec(regs, arg, at_exit)))
+		selected(f ?: rcu_dereference_sched(sc_active_filter), regs,
+			 arg, task_selected);
 	probe_end();
 }
 
