@@ -440,10 +440,10 @@ def filter_miss_gaps(
     gaps = []
     for r in range(len(base["rounds"])):
         ref, a, b = (_get(c, r, "load", "wrk", "rps") for c in (base, floor, nomatch))
-        if ref and a and b:
-            gaps.append(100 * (a - b) / ref)
+        gaps.append(points_below(a, b, ref))
     ref = baseline_rps(base)
-    return gaps + [g for pair in miss_pairs if (g := pair_gap(pair, ref)) is not None]
+    gaps += [pair_gap(pair, ref) for pair in miss_pairs]
+    return [g for g in gaps if g is not None]
 
 
 def baseline_rps(base: dict[str, Any]) -> float | None:
@@ -452,10 +452,14 @@ def baseline_rps(base: dict[str, Any]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def points_below(floor: float | None, nomatch: float | None, ref: float | None) -> float | None:
+    """The miss's req/s below the floor's in points of @ref, the baseline's; None if a run gave none."""
+    return 100 * (floor - nomatch) / ref if floor and nomatch and ref else None
+
+
 def pair_gap(pair: dict[str, Any], ref: float | None) -> float | None:
-    """One extra pair's gap in points of @ref, the baseline's req/s; None when a run gave no number."""
-    a, b = pair["rps"].get("floor"), pair["rps"].get("mysysdig_nomatch")
-    return 100 * (a - b) / ref if a and b and ref else None
+    """One extra pair's gap (points_below)."""
+    return points_below(pair["rps"].get("floor"), pair["rps"].get("mysysdig_nomatch"), ref)
 
 
 def _ratio(value: float | None, base: float | None) -> str:
