@@ -68,8 +68,8 @@ static int stage2(void)
 		buf);
 	/*
 	 * Three calls with the same arguments but for the path's last byte,
-	 * the last of its last word: the text writer reuses an argument
-	 * list's text only when the bytes behind the pointer are the same.
+	 * the last of its last word: the text writer reuses a line's text
+	 * only when the bytes behind the pointer are the same.
 	 */
 	syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
 	missing[sizeof(missing) - 2] = 'b';
